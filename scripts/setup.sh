@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what this checkout needs on a fresh Debian machine, then builds. Safe to run again: it
+# installs only what is missing and rebuilds only what changed.
+#   scripts/setup.sh          everything the tests need (apt packages, npm ci, wasm, bundles)
+#   scripts/setup.sh start    what `npm start` needs (no browser)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile="${1:-test}"
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+
+missing=()
+command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+[ -f /usr/include/librdkafka/rdkafka_mock.h ] || missing+=(librdkafka-dev)
+command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+if [ "$profile" = test ]; then
+  command -v websockify >/dev/null 2>&1 || missing+=(websockify)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+node scripts/build.mjs >&2
