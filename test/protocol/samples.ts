@@ -1,0 +1,78 @@
+// Sample requests and responses for every API, rich enough to touch every field of every version.
+import type { Api } from "../../src/protocol/api.ts";
+import { ApiVersions } from "../../src/protocol/api-versions.ts";
+import { Metadata } from "../../src/protocol/metadata.ts";
+import { Produce } from "../../src/protocol/produce.ts";
+import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
+
+const uuid = Uint8Array.from({ length: 16 }, (_, i) => i * 17 + 1);
+const records = Uint8Array.from({ length: 70 }, (_, i) => (i * 31) & 0xff);
+
+export interface Sample<Req, Res> {
+  api: Api<Req, Res>;
+  requests: Req[];
+  responses: Res[];
+}
+
+export const samples: Sample<any, any>[] = [
+  {
+    api: ApiVersions,
+    requests: [{ clientSoftwareName: "kafkasm", clientSoftwareVersion: "0.1.0" }],
+    responses: [
+      { errorCode: 0, apiKeys: [{ apiKey: 0, minVersion: 3, maxVersion: 12 }, { apiKey: 18, minVersion: 0, maxVersion: 4 }],
+        throttleTimeMs: 5, supportedFeatures: [{ name: "metadata.version", minVersion: 1, maxVersion: 27 }],
+        finalizedFeaturesEpoch: 1234, finalizedFeatures: [{ name: "metadata.version", maxVersionLevel: 27, minVersionLevel: 27 }],
+        zkMigrationReady: true },
+      { errorCode: 0, apiKeys: [], throttleTimeMs: 0, supportedFeatures: [], finalizedFeaturesEpoch: -1, finalizedFeatures: [], zkMigrationReady: false },
+    ],
+  },
+  {
+    api: Metadata,
+    requests: [
+      { topics: ["events", "ünïcode-topic"], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: true, includeClusterAuthorizedOperations: true },
+      { topics: null, allowAutoTopicCreation: true },
+    ],
+    responses: [{
+      throttleTimeMs: 7,
+      brokers: [{ nodeId: 1, host: "127.0.0.1", port: 9092, rack: "r1" }, { nodeId: 2, host: "broker-2.local", port: 19092, rack: null }],
+      clusterId: "kafkasm-cluster", controllerId: 2,
+      topics: [
+        { errorCode: 0, name: "events", topicId: uuid, isInternal: false, topicAuthorizedOperations: 248,
+          partitions: [
+            { errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 5, replicaNodes: [1, 2], isrNodes: [1, 2], offlineReplicas: [] },
+            { errorCode: 9, partitionIndex: 1, leaderId: 2, leaderEpoch: 0, replicaNodes: [2, 1], isrNodes: [2], offlineReplicas: [1] },
+          ] },
+        { errorCode: 3, name: "missing", topicId: new Uint8Array(16), isInternal: true, topicAuthorizedOperations: -2147483648, partitions: [] },
+      ],
+      clusterAuthorizedOperations: -2147483648, // absent from v11+, so the newest-version check keeps the default
+    }],
+  },
+  {
+    api: Produce,
+    requests: [
+      { transactionalId: null, acks: -1, timeoutMs: 30000, topics: [
+        { name: "events", partitions: [{ index: 0, records }, { index: 3, records: records.subarray(0, 10) }] },
+        { name: "other", partitions: [{ index: 1, records: null }] },
+      ] },
+      { transactionalId: "txn-ü", acks: 1, timeoutMs: 1, topics: [] },
+    ],
+    responses: [{
+      topics: [{ name: "events", partitions: [
+        { index: 0, errorCode: 0, baseOffset: 1234567890123, logAppendTimeMs: -1, logStartOffset: 0, recordErrors: [], errorMessage: null },
+        { index: 3, errorCode: 6, baseOffset: -1, logAppendTimeMs: 1700000000000, logStartOffset: 17,
+          recordErrors: [{ batchIndex: 2, batchIndexErrorMessage: "bad" }, { batchIndex: 4, batchIndexErrorMessage: null }],
+          errorMessage: "Not leader", currentLeader: { leaderId: 2, leaderEpoch: 9 } },
+      ] }],
+      throttleTimeMs: 3,
+      nodeEndpoints: [{ nodeId: 2, host: "127.0.0.1", port: 9093, rack: null }],
+    }],
+  },
+  {
+    api: InitProducerId,
+    requests: [
+      { transactionalId: null, transactionTimeoutMs: 60000, producerId: 4000, producerEpoch: 3 },
+      { transactionalId: "tx", transactionTimeoutMs: -1 },
+    ],
+    responses: [{ throttleTimeMs: 0, errorCode: 0, producerId: 8589934593, producerEpoch: 32767 }],
+  },
+];
