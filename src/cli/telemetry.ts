@@ -118,7 +118,8 @@ export interface ReadRecord {
   readonly offset: number;
   readonly key: string | null;
   readonly payload: string | null;
-  readonly headers?: readonly string[] | Record<string, string> | null;
+  /** [name, value] pairs (test/harness/kcat.ts), kcat -J's flat [name, value, …] list, or a map. */
+  readonly headers?: readonly (readonly [string, string | null])[] | readonly (string | null)[] | Record<string, string> | null;
 }
 
 /** One verified property, for the demo's report. */
@@ -143,12 +144,16 @@ export interface Expected {
   readonly count: number;
 }
 
-function headerMap(h: ReadRecord["headers"]): Record<string, string> {
+function headerMap(h: ReadRecord["headers"]): Record<string, string | null> {
   if (!h) return {};
   if (!Array.isArray(h)) return h as Record<string, string>;
-  // kcat -J prints headers as a flat [name, value, name, value…] array.
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < h.length; i += 2) out[h[i]!] = h[i + 1]!;
+  const out: Record<string, string | null> = {};
+  if (h.length > 0 && Array.isArray(h[0])) {
+    for (const [k, v] of h as readonly (readonly [string, string | null])[]) out[k] = v;
+  } else {
+    // kcat -J prints headers as a flat [name, value, name, value…] array.
+    for (let i = 0; i + 1 < h.length; i += 2) out[String(h[i])] = h[i + 1] as string | null;
+  }
   return out;
 }
 

@@ -40,7 +40,7 @@ function perfectRun(count = 3000, partitions = 6) {
     const partition = javaPartition(ev.key, partitions);
     const h = ev.headers;
     records.push({ partition, offset: next[partition]!++, key: ev.key, payload: ev.value,
-      headers: ["event-type", h["event-type"]!, "trace-id", h["trace-id"]!, "content-type", h["content-type"]!] });
+      headers: [["event-type", h["event-type"]!], ["trace-id", h["trace-id"]!], ["content-type", h["content-type"]!]] });
   }
   const expected: Expected = { perDevice: w.perDevice, partitions, count };
   return { records, expected };
@@ -113,7 +113,8 @@ test("a key on another partition than Java's murmur2 picks is caught", () => {
 
 test("damaged headers and foreign records are caught", () => {
   const { records, expected } = perfectRun();
-  records[5] = { ...records[5]!, headers: ["event-type", "nope"] };
+  records[5] = { ...records[5]!, headers: [["event-type", "nope"]] };
+  records[6] = { ...records[6]!, headers: ["event-type", "x", "trace-id", "y"] }; // kcat -J's flat form
   records.push({ partition: 0, offset: 999_999, key: "x", payload: "hello" });
   const v = verifyTelemetry(records, expected);
   assert.equal(failing(v), ["count", "headers", "no foreign records"]);

