@@ -1,0 +1,458 @@
+/**
+ * The Producer: `send` (promise or callback), `produce` (fire-and-forget), `sendBatch`, `flush`,
+ * `close`. The hot path is send → serialize → partition → `RecordBatchBuilder.append` (WASM staging);
+ * the per-record cost is four array slots in the batch, plus the promise for `send`. Records that
+ * cannot be appended yet (codec loading, topic metadata unknown, bufferMemory full) wait in one FIFO
+ * queue for up to `maxBlockMs`, so per-partition order is kept.
+ */
+import { type Codec, getCodec } from "../../bindings/codec.ts";
+import type { CompressionCodec } from "../compression/codec.ts";
+import { ClientError, KafkasmError } from "../errors.ts";
+import type { Transport } from "../transport/transport.ts";
+import { CALLBACK, failSlot, type TopicState } from "./accumulator.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { type ProducerOptions, type ProducerRecord, type RecordMetadata, type ResolvedConfig, resolveConfig } from "./config.ts";
+import { ProducerIdState } from "./idempotence.ts";
+import { Brokers, MetadataCache } from "./metadata.ts";
+import { customPartition, keyPartition, roundRobinPartition, stickyPartition } from "./partitioner.ts";
+import { Sender } from "./sender.ts";
+import { auto, type Serializer } from "./serializers.ts";
+
+/** RecordBatch v2 header (61 bytes) plus a Produce request's framing for one partition. */
+const BATCH_OVERHEAD = 61 + 64;
+/** Upper bound of a record's own varint fields (length, attributes, deltas, key/value lengths, header count). */
+const RECORD_OVERHEAD = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+
+let defaultTransport: Transport | undefined;
+
+/** Sets the transport used when `options.transport` is not given (each runtime entry point does). */
+export function setDefaultTransport(transport: Transport): void {
+  defaultTransport = transport;
+}
+
+/** Options of {@link Producer.close}. */
+export interface CloseOptions {
+  /**
+   * How long to wait for pending records. Unset: wait until every record is delivered or has failed
+   * (at most deliveryTimeoutMs). When it passes, what is left fails with PRODUCER_CLOSED.
+   */
+  timeoutMs?: number;
+}
+
+/** A record waiting for codec, metadata or buffer room. */
+interface Waiter {
+  record: ProducerRecord<any, any>;
+  key: Uint8Array | string | null;
+  value: Uint8Array | string | null;
+  resolve: unknown;
+  reject: unknown;
+  deadline: number;
+}
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) { n += 4; i++; }
+    else n += 3;
+  }
+  return n;
+}
+
+function byteLength(v: Uint8Array | string | null, exact: boolean): number {
+  if (v === null) return 0;
+  if (typeof v !== "string") return v.length;
+  return exact ? utf8Length(v) : v.length * 3;
+}
+
+function headersSize(h: Record<string, string | Uint8Array | null>, exact: boolean): number {
+  let n = 0;
+  for (const k in h) n += 10 + byteLength(k, exact) + byteLength(h[k], exact);
+  return n;
+}
+
+/**
+ * A Kafka producer.
+ *
+ * @example
+ * ```ts
+ * const producer = new Producer({ brokers: ["127.0.0.1:9092"] });
+ * const meta = await producer.send({ topic: "events", key: "user-1", value: "hello" });
+ * producer.produce({ topic: "events", value: "fire and forget" });
+ * await producer.close();
+ * ```
+ */
+export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
+  readonly #config: ResolvedConfig;
+  readonly #clock: Clock;
+  readonly #keySer: Serializer<K>;
+  readonly #valueSer: Serializer<V>;
+  readonly #onError: ((e: KafkasmError, r?: ProducerRecord<K, V>) => void) | undefined;
+  readonly #onDeadLetter: ((r: ProducerRecord<K, V>, e: KafkasmError) => void) | undefined;
+  readonly #brokers: Brokers;
+  readonly #metadata: MetadataCache;
+  readonly #sender: Sender;
+  readonly #pid: ProducerIdState | null;
+  #codec: Codec | undefined;
+  #startError: KafkasmError | undefined;
+  #bufferUsed = 0;
+  #waiters: Waiter[] = [];
+  #waitHead = 0;
+  #waitTimer: unknown;
+  #waitTimerAt = Infinity;
+  #waitersScheduled = false;
+  #waiterEvents: (() => void)[] = [];
+  #waitersDequeued = 0;
+  #closing = false;
+  #closePromise: Promise<void> | undefined;
+  #closeFailure: KafkasmError | undefined;
+  #onCallbackError = (e: unknown): void => {
+    // A user callback threw: surface it like any uncaught exception, without breaking the producer.
+    queueMicrotask(() => { throw e; });
+  };
+  #processWaitersBound = () => this.#processWaiters();
+
+  /** Validates `options` (throws ClientError INVALID_CONFIG naming the option) and starts loading the codec. */
+  constructor(options: ProducerOptions<K, V>) {
+    this.#config = resolveConfig(options);
+    const transport = options.transport ?? defaultTransport;
+    if (!transport) {
+      throw new ClientError("INVALID_CONFIG", "Invalid producer option transport: no default transport in this runtime; pass options.transport");
+    }
+    this.#clock = options.clock ?? systemClock;
+    this.#keySer = (options.keySerializer ?? auto) as Serializer<K>;
+    this.#valueSer = (options.valueSerializer ?? auto) as Serializer<V>;
+    this.#onError = options.onError;
+    this.#onDeadLetter = options.onDeadLetter;
+    this.#brokers = new Brokers(this.#config, transport, this.#clock, options.brokerAddressMap);
+    this.#metadata = new MetadataCache(this.#brokers, this.#config, this.#clock);
+    this.#pid = this.#config.idempotent ? new ProducerIdState() : null;
+    this.#sender = new Sender(this.#config, this.#clock, this.#brokers, this.#metadata, this.#pid, {
+      onError: this.#onError as ((e: KafkasmError, r: ProducerRecord<any, any>) => void) | undefined,
+      onDeadLetter: this.#onDeadLetter as ((r: ProducerRecord<any, any>, e: KafkasmError) => void) | undefined,
+      onCallbackError: this.#onCallbackError,
+      release: (bytes) => {
+        this.#bufferUsed -= bytes;
+        if (this.#waitHead < this.#waiters.length) this.#scheduleWaiters();
+      },
+    });
+    this.#brokers.onChange = () => this.#sender.wake();
+    this.#metadata.onUpdate = () => {
+      this.#sender.wake();
+      if (this.#waitHead < this.#waiters.length) this.#scheduleWaiters();
+    };
+    void this.#start();
+  }
+
+  async #start(): Promise<void> {
+    try {
+      const codec = await getCodec();
+      let compression: CompressionCodec | null = null;
+      if (this.#config.compression !== "none") {
+        const { loadCompressionCodec } = await import("../compression/index.ts");
+        compression = await loadCompressionCodec(this.#config.compression);
+      }
+      this.#sender.setCodec(codec, compression);
+      this.#codec = codec;
+    } catch (e) {
+      this.#startError = e instanceof KafkasmError ? e : new ClientError("WASM_ERROR", `Cannot load the codec: ${(e as Error)?.message ?? e}`, { cause: e });
+    }
+    this.#processWaiters();
+  }
+
+  /**
+   * Sends one record. Resolves with where it landed once the broker acknowledged it (for acks 0:
+   * once written, with offset -1); rejects with a KafkasmError when it finally failed (also given to
+   * `onDeadLetter`). With a callback, returns nothing and calls `callback(err, metadata)` instead.
+   */
+  send(record: ProducerRecord<K, V>): Promise<RecordMetadata>;
+  send(record: ProducerRecord<K, V>, callback: (error: KafkasmError | null, metadata?: RecordMetadata) => void): void;
+  send(record: ProducerRecord<K, V>, callback?: (error: KafkasmError | null, metadata?: RecordMetadata) => void): Promise<RecordMetadata> | void {
+    if (callback !== undefined) {
+      this.#enqueue(record, callback, CALLBACK);
+      return;
+    }
+    return new Promise<RecordMetadata>((resolve, reject) => this.#enqueue(record, resolve, reject));
+  }
+
+  /**
+   * Fire-and-forget: stages the record and returns at once. Never throws for delivery failures;
+   * those (and invalid records) go to `onError(error, record)` and `onDeadLetter`.
+   */
+  produce(record: ProducerRecord<K, V>): void {
+    this.#enqueue(record, null, null);
+  }
+
+  /** Sends many records; resolves with their metadata in order, or rejects with the first failure. */
+  sendBatch(records: readonly ProducerRecord<K, V>[]): Promise<RecordMetadata[]> {
+    const out: Promise<RecordMetadata>[] = new Array(records.length);
+    for (let i = 0; i < records.length; i++) out[i] = this.send(records[i]);
+    return Promise.all(out);
+  }
+
+  /** Resolves when every record sent before the call is acknowledged or has failed. Never rejects. */
+  async flush(): Promise<void> {
+    const sender = this.#sender;
+    sender.flushing++;
+    sender.wake();
+    try {
+      const target = this.#waitersDequeued + (this.#waiters.length - this.#waitHead);
+      while (this.#waitersDequeued < target) await new Promise<void>((r) => this.#waiterEvents.push(r));
+      const pending = sender.pendingBatches();
+      sender.wake();
+      for (const b of pending) await b.whenDone();
+    } finally {
+      sender.flushing--;
+    }
+  }
+
+  /**
+   * Stops accepting records (new sends fail with PRODUCER_CLOSED), delivers what is pending, then
+   * closes the connections. With `timeoutMs`, what is still pending then fails with PRODUCER_CLOSED
+   * (a record already sent may still have been written by the broker). Nothing is dropped silently.
+   */
+  close(options?: CloseOptions): Promise<void> {
+    if (this.#closePromise) return this.#closePromise;
+    const timeoutMs = options?.timeoutMs;
+    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 0)) {
+      return Promise.reject(new ClientError("INVALID_CONFIG", `Invalid close option timeoutMs: expected a non-negative integer, got ${String(timeoutMs)}`));
+    }
+    this.#closing = true;
+    this.#closePromise = (async () => {
+      const flushed = this.flush();
+      if (timeoutMs === undefined) {
+        await flushed;
+      } else {
+        let timer: unknown;
+        let timedOut = false;
+        await Promise.race([flushed, new Promise<void>((r) => { timer = this.#clock.setTimeout(() => { timedOut = true; r(); }, timeoutMs); })]);
+        this.#clock.clearTimeout(timer);
+        if (timedOut) {
+          const err = new ClientError("PRODUCER_CLOSED", `The producer was closed with timeoutMs ${timeoutMs} before the record was acknowledged`);
+          this.#closeFailure = err;
+          this.#failWaiters(() => err);
+          this.#sender.failAll(err, true);
+        }
+      }
+      this.#sender.close();
+      this.#metadata.close();
+      this.#brokers.close();
+      if (this.#waitTimer !== undefined) this.#clock.clearTimeout(this.#waitTimer);
+    })();
+    return this.#closePromise;
+  }
+
+  // ---- hot path -------------------------------------------------------------------------------
+
+  #enqueue(record: ProducerRecord<K, V>, resolve: unknown, reject: unknown): void {
+    if (this.#closing) {
+      this.#fail(record, resolve, reject, new ClientError("PRODUCER_CLOSED", "Cannot send: the producer is closing or closed"));
+      return;
+    }
+    let key: Uint8Array | string | null;
+    let value: Uint8Array | string | null;
+    try {
+      const topic = record?.topic;
+      if (typeof topic !== "string" || topic.length === 0) {
+        throw new ClientError("INVALID_RECORD", `Cannot send: record.topic must be a non-empty string, got ${JSON.stringify(topic)}`);
+      }
+      const k = record.key;
+      key = k === undefined || k === null ? null : this.#keySer(k, topic);
+      const v = record.value;
+      value = v === undefined || v === null ? null : this.#valueSer(v, topic);
+    } catch (e) {
+      this.#fail(record, resolve, reject, e instanceof KafkasmError ? e
+        : new ClientError("INVALID_RECORD", `Cannot serialize the record: ${(e as Error)?.message ?? e}`, { cause: e }));
+      return;
+    }
+    if (this.#waitHead < this.#waiters.length || !this.#tryAppend(record, key, value, resolve, reject)) {
+      this.#waiters.push({ record, key, value, resolve, reject, deadline: this.#clock.now() + this.#config.maxBlockMs });
+      this.#armWaitTimer();
+    }
+  }
+
+  /** Appends the record to its partition's open batch. False if it must wait (nothing done then). */
+  #tryAppend(record: ProducerRecord<K, V>, key: Uint8Array | string | null, value: Uint8Array | string | null, resolve: unknown, reject: unknown): boolean {
+    const codec = this.#codec;
+    if (codec === undefined) {
+      if (this.#startError) {
+        this.#fail(record, resolve, reject, this.#startError);
+        return true;
+      }
+      return false;
+    }
+    const config = this.#config;
+    const t = this.#metadata.topic(record.topic);
+    const parts = t.partitions;
+    if (parts === null) {
+      if (t.error && !t.error.retriable) {
+        this.#fail(record, resolve, reject, t.error);
+        return true;
+      }
+      return false;
+    }
+    if (this.#bufferUsed >= config.bufferMemory) {
+      if (!this.#sender.pressure) {
+        this.#sender.pressure = true;
+        this.#sender.wake();
+      }
+      return false;
+    }
+    const headers = record.headers;
+    // Cheap upper bound first; the exact UTF-8 size only when the bound is near the limit.
+    let size = byteLength(key, false) + byteLength(value, false) + (headers ? headersSize(headers, false) : 0) + RECORD_OVERHEAD;
+    if (size + BATCH_OVERHEAD > config.maxRequestSize) {
+      size = byteLength(key, true) + byteLength(value, true) + (headers ? headersSize(headers, true) : 0) + RECORD_OVERHEAD;
+      if (size + BATCH_OVERHEAD > config.maxRequestSize) {
+        this.#fail(record, resolve, reject, new ClientError("RECORD_TOO_LARGE",
+          `Cannot send record to topic ${JSON.stringify(record.topic)}: it is ${size + 61} bytes as a batch, over maxRequestSize ${config.maxRequestSize}`));
+        return true;
+      }
+    }
+    const n = parts.length;
+    let p = record.partition;
+    try {
+      if (p !== undefined && p !== null) {
+        if (!Number.isInteger(p) || p < 0 || p >= n) {
+          throw new ClientError("INVALID_RECORD", `Cannot send: partition ${String(p)} does not exist in topic ${JSON.stringify(record.topic)} (${n} partitions)`);
+        }
+      } else {
+        const partitioner = config.partitioner;
+        if (typeof partitioner === "function") p = customPartition(partitioner, record.topic, key, n, record as ProducerRecord<unknown, unknown>);
+        else if (key !== null && partitioner === "default") p = keyPartition(codec, key, n);
+        else if (partitioner === "roundRobin") p = roundRobinPartition(t.partitioner, n);
+        else p = stickyPartition(t.partitioner, n, t.available, size, config.batchSize, this.#clock.random);
+      }
+    } catch (e) {
+      this.#fail(record, resolve, reject, e instanceof KafkasmError ? e : new ClientError("INVALID_RECORD", String((e as Error)?.message ?? e), { cause: e }));
+      return true;
+    }
+    const timestamp = record.timestamp ?? this.#clock.now();
+    if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp)) {
+      this.#fail(record, resolve, reject, new ClientError("INVALID_RECORD", `Cannot send: timestamp must be an integer (ms since the epoch), got ${String(timestamp)}`));
+      return true;
+    }
+    const tp = parts[p];
+    let b = tp.open;
+    if (b === null || !b.builder!.append(timestamp, key, value, headers)) {
+      if (b !== null) {
+        b.closed = true;
+        tp.open = null;
+      }
+      b = this.#sender.newBatch(tp, Math.min(config.batchSize, config.maxRequestSize - BATCH_OVERHEAD));
+      b.builder!.append(timestamp, key, value, headers);
+      this.#sender.wake();
+    }
+    b.slots.push(record, resolve, reject, timestamp);
+    b.recordCount++;
+    const staged = b.builder!.sizeInBytes;
+    this.#bufferUsed += staged - b.accounted;
+    b.accounted = staged;
+    if (staged >= config.batchSize) {
+      b.closed = true;
+      tp.open = null;
+      this.#sender.wake();
+    }
+    return true;
+  }
+
+  #fail(record: ProducerRecord<K, V>, resolve: unknown, reject: unknown, error: KafkasmError): void {
+    failSlot(record as ProducerRecord<any, any>, resolve, reject, error, this.#onError as never, this.#onDeadLetter as never, this.#onCallbackError);
+  }
+
+  // ---- records waiting for codec, metadata or memory ----------------------------------------------
+
+  #scheduleWaiters(): void {
+    if (this.#waitersScheduled) return;
+    this.#waitersScheduled = true;
+    queueMicrotask(this.#processWaitersBound);
+  }
+
+  #processWaiters(): void {
+    this.#waitersScheduled = false;
+    const w = this.#waiters;
+    let progressed = false;
+    while (this.#waitHead < w.length) {
+      const x = w[this.#waitHead];
+      if (!this.#tryAppend(x.record, x.key, x.value, x.resolve, x.reject)) break;
+      w[this.#waitHead++] = undefined as never;
+      this.#waitersDequeued++;
+      progressed = true;
+    }
+    if (this.#waitHead === w.length) {
+      this.#waiters = [];
+      this.#waitHead = 0;
+      if (this.#sender.pressure) this.#sender.pressure = false;
+    } else if (this.#waitHead > 1024 && this.#waitHead * 2 > w.length) {
+      this.#waiters = w.slice(this.#waitHead);
+      this.#waitHead = 0;
+    }
+    if (progressed) this.#notifyWaiterEvents();
+    this.#armWaitTimer();
+  }
+
+  #notifyWaiterEvents(): void {
+    const ev = this.#waiterEvents;
+    if (ev.length === 0) return;
+    this.#waiterEvents = [];
+    for (const f of ev) f();
+  }
+
+  #armWaitTimer(): void {
+    if (this.#waitHead >= this.#waiters.length) return;
+    const at = this.#waiters[this.#waitHead].deadline;
+    if (at >= this.#waitTimerAt) return;
+    if (this.#waitTimer !== undefined) this.#clock.clearTimeout(this.#waitTimer);
+    this.#waitTimerAt = at;
+    this.#waitTimer = this.#clock.setTimeout(() => {
+      this.#waitTimer = undefined;
+      this.#waitTimerAt = Infinity;
+      this.#expireWaiters();
+    }, Math.max(0, at - this.#clock.now()));
+  }
+
+  #expireWaiters(): void {
+    this.#processWaiters();
+    const now = this.#clock.now();
+    this.#failWaiters((x) => (x.deadline <= now ? this.#blockedError(x) : undefined));
+    this.#armWaitTimer();
+  }
+
+  /** Fails waiters from the head while `errorFor` returns an error. */
+  #failWaiters(errorFor: (x: Waiter) => KafkasmError | undefined): void {
+    const w = this.#waiters;
+    const failedTopics = new Set<string>();
+    while (this.#waitHead < w.length) {
+      const x = w[this.#waitHead];
+      const err = errorFor(x);
+      if (!err) break;
+      w[this.#waitHead++] = undefined as never;
+      this.#waitersDequeued++;
+      failedTopics.add(x.record.topic);
+      this.#fail(x.record, x.resolve, x.reject, err);
+    }
+    if (this.#waitHead === w.length) {
+      this.#waiters = [];
+      this.#waitHead = 0;
+      this.#sender.pressure = false;
+    }
+    for (const t of failedTopics) this.#metadata.forget(t);
+    this.#notifyWaiterEvents();
+  }
+
+  #blockedError(x: Waiter): KafkasmError {
+    const ms = this.#config.maxBlockMs;
+    if (this.#codec === undefined) return this.#startError ?? new ClientError("BUFFER_EXHAUSTED", `Cannot send: the codec did not load within maxBlockMs ${ms}`);
+    const t: TopicState | undefined = this.#metadata.topics.get(x.record.topic);
+    if (!t || t.partitions === null) {
+      const why = t?.error ?? this.#metadata.lastError;
+      return new ClientError("DELIVERY_TIMEOUT",
+        `Cannot send to topic ${JSON.stringify(x.record.topic)}: it is not in the metadata after maxBlockMs ${ms}${why ? ` (${why.message})` : ""}`, { cause: why });
+    }
+    return new ClientError("BUFFER_EXHAUSTED",
+      `Cannot send: bufferMemory ${this.#config.bufferMemory} bytes stayed full for maxBlockMs ${ms} (${this.#bufferUsed} bytes pending)`);
+  }
+}
+

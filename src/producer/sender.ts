@@ -1,0 +1,498 @@
+/**
+ * The sender: drains ready batches into one Produce request per leader broker (one batch per
+ * partition per request, at most `maxInFlight` requests per connection), completes records from the
+ * responses, and retries retriable failures with exponential backoff and jitter, bounded by `retries`
+ * and `deliveryTimeoutMs`.
+ *
+ * Ordering with idempotence: a partition's batches get consecutive sequences when first drained and
+ * keep them. When one needs a retry, the partition sends nothing more until every batch it has in
+ * flight has come back (later ones fail too, or succeed if the earlier one had in fact been written);
+ * the failed batches are put back in sequence order and resent from the lowest. That is how the Java
+ * client and franz-go keep up to 5 in flight without reordering or duplicates.
+ */
+import type { Codec } from "../../bindings/codec.ts";
+import type { CompressionCodec } from "../compression/codec.ts";
+import { ClientError, KafkaError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { Produce, type ProduceRequest, type ProduceResponse, type ProduceTopicData } from "../protocol/produce.ts";
+import { Batch, type PartitionState } from "./accumulator.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import type { ProducerRecord, ResolvedConfig } from "./config.ts";
+import type { Connection } from "./connection.ts";
+import { incrementSequence, type ProducerIdState, restampBatch } from "./idempotence.ts";
+import { type Brokers, isStaleMetadataError, type MetadataCache, versionFor } from "./metadata.ts";
+
+const NO_PRODUCER = { producerId: -1, producerEpoch: -1, baseSequence: -1, transactional: false };
+const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
+const DUPLICATE_SEQUENCE_NUMBER = 46;
+const UNKNOWN_PRODUCER_ID = 59;
+/** The broker keeps the last 5 batches per producer and partition for duplicate detection. */
+const MAX_IDEMPOTENT_IN_FLIGHT = 5;
+
+export interface SenderHooks {
+  onError: ((e: KafkasmError, r: ProducerRecord<any, any>) => void) | undefined;
+  onDeadLetter: ((r: ProducerRecord<any, any>, e: KafkasmError) => void) | undefined;
+  onCallbackError: (e: unknown) => void;
+  /** Buffer memory of a finished batch is free again. */
+  release(bytes: number): void;
+}
+
+export class Sender {
+  /** Partitions with queued or in-flight batches. */
+  readonly active = new Set<PartitionState>();
+  /** > 0 while flush() or close() waits: every batch is ready regardless of lingerMs. */
+  flushing = 0;
+  /** Records are waiting for buffer memory: send what we have without lingering. */
+  pressure = false;
+  #config: ResolvedConfig;
+  #clock: Clock;
+  #brokers: Brokers;
+  #metadata: MetadataCache;
+  #pid: ProducerIdState | null;
+  #codec!: Codec;
+  #compression: CompressionCodec | null = null;
+  #hooks: SenderHooks;
+  #scheduled = false;
+  #timer: TimerHandle | undefined;
+  #timerAt = Infinity;
+  #inFlightRequests = 0;
+  #closed = false;
+  #drainBound = () => this.#drain();
+
+  constructor(config: ResolvedConfig, clock: Clock, brokers: Brokers, metadata: MetadataCache, pid: ProducerIdState | null, hooks: SenderHooks) {
+    this.#config = config;
+    this.#clock = clock;
+    this.#brokers = brokers;
+    this.#metadata = metadata;
+    this.#pid = pid;
+    this.#hooks = hooks;
+  }
+
+  /** Hands over the loaded WASM codec (and compression codec) before the first batch. */
+  setCodec(codec: Codec, compression: CompressionCodec | null): void {
+    this.#codec = codec;
+    this.#compression = compression;
+  }
+
+  /** Produce requests awaiting a response. */
+  get inFlightRequests(): number {
+    return this.#inFlightRequests;
+  }
+
+  /** Schedules a drain on the next microtask (coalesced). */
+  wake(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#drainBound);
+  }
+
+  #wakeAt(at: number, now: number): void {
+    if (at >= this.#timerAt || at === Infinity) return;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#drain();
+    }, Math.max(0, at - now));
+  }
+
+  /** Starts a new batch for `tp` (the caller appends to it). */
+  newBatch(tp: PartitionState, capacity: number): Batch {
+    const b = new Batch(tp, this.#codec.newBatchBuilder(capacity), this.#clock.now());
+    tp.queue.push(b);
+    tp.open = b;
+    this.active.add(tp);
+    return b;
+  }
+
+  #drain(): void {
+    this.#scheduled = false;
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    const config = this.#config;
+    this.#metadata.checkAge(now);
+    const pid = this.#pid;
+    let nextWake = Infinity;
+
+    if (pid) {
+      if (pid.fatal) {
+        this.failAll(pid.fatal, false);
+        return;
+      }
+      if (!pid.ready) {
+        // Expire what waits too long even while there is no ProducerId.
+        for (const tp of this.active) nextWake = Math.min(nextWake, this.#expire(tp, now));
+        this.#wakeAt(nextWake, now);
+        if (pid.bumpNeeded && this.#inFlightRequests > 0) return; // bump once nothing is in flight
+        if (!pid.busy && this.active.size > 0) this.#initProducerId();
+        return;
+      }
+    }
+
+    // Ready partitions per leader.
+    const groups = new Map<number, PartitionState[]>();
+    for (const tp of this.active) {
+      if (tp.queue.length === 0) {
+        if (tp.inFlight.length === 0) this.active.delete(tp);
+        continue;
+      }
+      nextWake = Math.min(nextWake, this.#expire(tp, now));
+      if (tp.queue.length === 0) continue;
+      if (tp.leaderId < 0) {
+        this.#metadata.request();
+        continue;
+      }
+      if (pid) {
+        if (tp.retrying) {
+          if (tp.inFlight.length > 0) continue;
+          tp.retrying = false;
+        }
+        if (tp.inFlight.length >= MAX_IDEMPOTENT_IN_FLIGHT) continue;
+      }
+      const at = this.#readyAt(tp.queue[0]);
+      if (at > now) {
+        nextWake = Math.min(nextWake, at);
+        continue;
+      }
+      let g = groups.get(tp.leaderId);
+      if (!g) groups.set(tp.leaderId, (g = []));
+      g.push(tp);
+    }
+
+    for (const [leader, parts] of groups) {
+      const conn = this.#brokers.ready(leader);
+      if (!conn) {
+        // brokers.onChange wakes us when the connection is up; after a failure, retry at its backoff.
+        const r = this.#brokers.retryAt(leader);
+        if (r > now) nextWake = Math.min(nextWake, r);
+        if (!this.#brokers.has(leader)) this.#metadata.request();
+        continue;
+      }
+      while (parts.length > 0 && conn.hasCapacity) {
+        const batches: Batch[] = [];
+        let size = 0;
+        for (let i = 0; i < parts.length; i++) {
+          const tp = parts[i];
+          const b = tp.queue[0];
+          if (!this.#prepare(b)) continue; // compressing in the background
+          const n = b.bytes!.length;
+          if (batches.length > 0 && size + n > config.maxRequestSize) continue;
+          size += n;
+          batches.push(b);
+        }
+        if (batches.length === 0) break;
+        this.#send(conn, leader, batches);
+        // Keep partitions that have another ready batch for the next request.
+        let k = 0;
+        for (const tp of parts) {
+          if (tp.queue.length === 0) continue;
+          if (pid && (tp.retrying || tp.inFlight.length >= MAX_IDEMPOTENT_IN_FLIGHT)) continue;
+          const at = this.#readyAt(tp.queue[0]);
+          if (at > now) {
+            nextWake = Math.min(nextWake, at);
+            continue;
+          }
+          parts[k++] = tp;
+        }
+        parts.length = k;
+      }
+    }
+    this.#wakeAt(nextWake, now);
+  }
+
+  /** When the batch may be sent: linger, backoff, or now. */
+  #readyAt(b: Batch): number {
+    if (b.attempts > 0) return b.retryAt;
+    if (b.closed || this.flushing > 0 || this.pressure || b !== b.tp.open) return 0;
+    return b.createdAt + this.#config.lingerMs;
+  }
+
+  /** Closes and encodes a batch about to be sent; false while its compression is still running. */
+  #prepare(b: Batch): boolean {
+    const tp = b.tp;
+    if (tp.open === b) tp.open = null;
+    b.closed = true;
+    const pid = this.#pid;
+    if (b.bytes === null) {
+      const builder = b.builder!;
+      if (this.#compression) {
+        if ((b as { compressing?: boolean }).compressing) return false;
+        (b as { compressing?: boolean }).compressing = true;
+        builder.buildCompressed(NO_PRODUCER, this.#compression).then((bytes) => {
+          if (b.done) return;
+          b.bytes = bytes;
+          builder.release();
+          b.builder = null;
+          this.wake();
+        }, (e: unknown) => {
+          if (b.done) return;
+          this.#finalFail(b, e instanceof KafkaError || e instanceof ClientError ? e : new ClientError("COMPRESSION_ERROR", `Cannot compress a batch for ${JSON.stringify(tp.topic)}/${tp.partition}: ${(e as Error)?.message ?? e}`, { cause: e }));
+          this.wake();
+        });
+        return false;
+      }
+      if (pid) {
+        b.baseSequence = tp.nextSequence;
+        b.producerId = pid.producerId;
+        b.producerEpoch = pid.producerEpoch;
+        tp.nextSequence = incrementSequence(tp.nextSequence, b.recordCount);
+        b.bytes = builder.build({ producerId: pid.producerId, producerEpoch: pid.producerEpoch, baseSequence: b.baseSequence, transactional: false });
+      } else {
+        b.bytes = builder.build(NO_PRODUCER);
+      }
+      builder.release();
+      b.builder = null;
+      return true;
+    }
+    if (pid && (b.baseSequence < 0 || b.producerEpoch !== pid.producerEpoch || b.producerId !== pid.producerId)) {
+      // First send of a compressed batch, or a resend after an epoch bump: stamp the current producer state.
+      b.baseSequence = tp.nextSequence;
+      b.producerId = pid.producerId;
+      b.producerEpoch = pid.producerEpoch;
+      tp.nextSequence = incrementSequence(tp.nextSequence, b.recordCount);
+      restampBatch(b.bytes, b.producerId, b.producerEpoch, b.baseSequence, (x) => this.#codec.crc32c(x));
+    }
+    return true;
+  }
+
+  #send(conn: Connection, leader: number, batches: Batch[]): void {
+    const topics: ProduceTopicData[] = [];
+    let last: ProduceTopicData | undefined;
+    for (const b of batches) {
+      const tp = b.tp;
+      tp.queue.shift();
+      tp.inFlight.push(b);
+      b.inFlight = true;
+      b.attempts++;
+      if (!last || last.name !== tp.topic) {
+        last = topics.find((t) => t.name === tp.topic);
+        if (!last) topics.push((last = { name: tp.topic, partitions: [] }));
+      }
+      last.partitions.push({ index: tp.partition, records: b.bytes });
+    }
+    const acks = this.#config.acks;
+    const request: ProduceRequest = { transactionalId: null, acks, timeoutMs: this.#config.requestTimeoutMs, topics };
+    let version: number;
+    try {
+      version = versionFor(conn, Produce);
+    } catch (e) {
+      for (const b of batches) this.#retryOrFail(b, e as KafkasmError);
+      return;
+    }
+    this.#inFlightRequests++;
+    conn.request(Produce, version, request, acks !== 0).then(
+      (res) => {
+        this.#inFlightRequests--;
+        if (acks === 0) {
+          for (const b of batches) this.#succeed(b, -1, -1);
+        } else {
+          this.#onResponse(leader, batches, res);
+        }
+        this.wake();
+      },
+      (e: unknown) => {
+        this.#inFlightRequests--;
+        const err = e instanceof KafkaError || e instanceof ClientError ? e
+          : new ClientError("CONNECTION_ERROR", `Produce to broker ${leader} failed: ${(e as Error)?.message ?? e}`, { retriable: true, cause: e });
+        if (err.code === "CONNECTION_ERROR" || err.code === "REQUEST_TIMEOUT") this.#metadata.request();
+        for (const b of batches) this.#retryOrFail(b, err);
+        this.wake();
+      },
+    );
+  }
+
+  #onResponse(leader: number, batches: Batch[], res: ProduceResponse): void {
+    for (const b of batches) {
+      const tp = b.tp;
+      let pr: ProduceResponse["topics"][number]["partitions"][number] | undefined;
+      for (const t of res.topics) {
+        if (t.name !== tp.topic) continue;
+        for (const p of t.partitions) if (p.index === tp.partition) { pr = p; break; }
+        if (pr) break;
+      }
+      if (!pr) {
+        this.#retryOrFail(b, new ClientError("PROTOCOL_ERROR", `Broker ${leader} answered a Produce request without partition ${JSON.stringify(tp.topic)}/${tp.partition}`));
+        continue;
+      }
+      const code = pr.errorCode;
+      if (code === 0 || code === DUPLICATE_SEQUENCE_NUMBER) {
+        this.#succeed(b, pr.baseOffset, pr.logAppendTimeMs);
+        continue;
+      }
+      const err = kafkaErrorFor(code, `Produce to ${JSON.stringify(tp.topic)}/${tp.partition} on broker ${leader}${pr.errorMessage ? ` (${pr.errorMessage})` : ""}`);
+      if (isStaleMetadataError(code)) this.#metadata.request();
+      const pid = this.#pid;
+      if (pid && code === OUT_OF_ORDER_SEQUENCE_NUMBER) {
+        if (this.#isFirstUnacknowledged(b)) {
+          // A real gap: the broker lost batches it had acknowledged, or we lost track. Do not retry
+          // this batch blindly; fail it and start a new epoch for the rest.
+          pid.bumpNeeded = true;
+          this.#finalFail(b, err);
+        } else {
+          // An earlier batch of this partition failed, so this one could not be appended: resend in order.
+          this.#retryOrFail(b, new KafkaError(code, err.message), true);
+        }
+        continue;
+      }
+      if (pid && code === UNKNOWN_PRODUCER_ID) {
+        // The broker no longer has our producer state (e.g. retention removed it): new epoch, then resend.
+        pid.bumpNeeded = true;
+        this.#retryOrFail(b, err, true);
+        continue;
+      }
+      this.#retryOrFail(b, err);
+    }
+  }
+
+  /** Idempotence: whether no earlier batch of the partition is unacknowledged. */
+  #isFirstUnacknowledged(b: Batch): boolean {
+    const tp = b.tp;
+    for (const o of tp.inFlight) if (o !== b && o.id < b.id) return false;
+    for (const o of tp.queue) if (o.id < b.id && o.baseSequence >= 0) return false;
+    return true;
+  }
+
+  #removeInFlight(b: Batch): void {
+    const list = b.tp.inFlight;
+    const i = list.indexOf(b);
+    if (i >= 0) list.splice(i, 1);
+    b.inFlight = false;
+  }
+
+  #succeed(b: Batch, baseOffset: number, logAppendTime: number): void {
+    if (b.done) return;
+    this.#removeInFlight(b);
+    this.#hooks.release(b.accounted);
+    b.succeed(baseOffset, logAppendTime, this.#hooks.onCallbackError);
+  }
+
+  /** Retries a retriable failure (after backoff) unless retries or the delivery timeout are used up. */
+  #retryOrFail(b: Batch, err: KafkasmError, forceRetriable = false): void {
+    if (b.done) return;
+    this.#removeInFlight(b);
+    b.lastError = err;
+    const now = this.#clock.now();
+    const config = this.#config;
+    const deadline = b.createdAt + config.deliveryTimeoutMs;
+    if (!(err.retriable || forceRetriable) || this.#closed) {
+      this.#finalFail(b, err);
+      return;
+    }
+    if (b.attempts > config.retries) {
+      this.#finalFail(b, err);
+      return;
+    }
+    const backoff = this.backoff(b.attempts);
+    if (now + backoff >= deadline) {
+      this.#finalFail(b, this.#timeoutError(b, now));
+      return;
+    }
+    b.retryAt = now + backoff;
+    // Back into the queue in creation order (= sequence order with idempotence).
+    const q = b.tp.queue;
+    let i = 0;
+    while (i < q.length && q[i].id < b.id) i++;
+    q.splice(i, 0, b);
+    if (this.#pid) b.tp.retrying = true;
+    this.active.add(b.tp);
+  }
+
+  /** Exponential backoff with ±20% jitter: retryBackoffMs · 2^(attempt−1), capped at retryBackoffMaxMs. */
+  backoff(attempt: number): number {
+    const { retryBackoffMs, retryBackoffMaxMs } = this.#config;
+    const exp = Math.min(retryBackoffMaxMs, retryBackoffMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+    const jitter = 0.8 + 0.4 * this.#clock.random();
+    return Math.min(retryBackoffMaxMs, Math.round(exp * jitter));
+  }
+
+  #timeoutError(b: Batch, now: number): ClientError {
+    const tp = b.tp;
+    const last = b.lastError ? `; last error: ${b.lastError.message}` : "";
+    return new ClientError("DELIVERY_TIMEOUT",
+      `Cannot deliver ${b.recordCount} record(s) to ${JSON.stringify(tp.topic)}/${tp.partition}: deliveryTimeoutMs ${this.#config.deliveryTimeoutMs} passed after ${b.attempts} attempt(s) (${now - b.createdAt} ms)${last}`,
+      { cause: b.lastError });
+  }
+
+  /** Fails queued batches older than deliveryTimeoutMs; returns the next expiry time of this partition. */
+  #expire(tp: PartitionState, now: number): number {
+    const limit = this.#config.deliveryTimeoutMs;
+    const q = tp.queue;
+    let next = Infinity;
+    for (let i = 0; i < q.length;) {
+      const b = q[i];
+      if (b.createdAt + limit <= now && !(b as { compressing?: boolean }).compressing) {
+        q.splice(i, 1);
+        if (tp.open === b) tp.open = null;
+        this.#finalFail(b, this.#timeoutError(b, now));
+      } else {
+        next = Math.min(next, b.createdAt + limit);
+        i++;
+      }
+    }
+    return next;
+  }
+
+  #finalFail(b: Batch, err: KafkasmError): void {
+    if (b.done) return;
+    this.#removeInFlight(b);
+    const q = b.tp.queue;
+    const i = q.indexOf(b);
+    if (i >= 0) q.splice(i, 1);
+    if (b.tp.open === b) b.tp.open = null;
+    // A sequenced batch that failed for good leaves a gap (or an unknown outcome): the partition's
+    // sequences cannot continue, so the producer starts a new epoch before sending more.
+    if (this.#pid && b.baseSequence >= 0) this.#pid.bumpNeeded = true;
+    this.#hooks.release(b.accounted);
+    b.fail(err, this.#hooks.onError, this.#hooks.onDeadLetter, this.#hooks.onCallbackError);
+  }
+
+  #initProducerId(): void {
+    const pid = this.#pid!;
+    const wasBump = pid.producerId >= 0;
+    const before = `${pid.producerId}/${pid.producerEpoch}`;
+    pid.run(this.#brokers, this.#clock, this.#config.retryBackoffMs, this.#config.requestTimeoutMs, () => this.#closed).then(() => {
+      if (wasBump || `${pid.producerId}/${pid.producerEpoch}` !== before) this.#resetSequences();
+      this.wake();
+    }, () => {
+      // No broker answered in time: try again after a backoff.
+      this.#wakeAt(this.#clock.now() + this.#config.retryBackoffMs, this.#clock.now());
+    });
+  }
+
+  /** After a new epoch or ProducerId: every partition starts at sequence 0; queued batches get new sequences when resent. */
+  #resetSequences(): void {
+    for (const t of this.#metadata.topics.values()) {
+      if (!t.partitions) continue;
+      for (const tp of t.partitions) {
+        tp.nextSequence = 0;
+        tp.retrying = false;
+        for (const b of tp.queue) b.baseSequence = -1;
+      }
+    }
+  }
+
+  /** Fails every batch (queued and in flight) with `err`; used by close({timeoutMs}) and fatal errors. */
+  failAll(err: KafkasmError, stop: boolean): void {
+    if (stop) this.#closed = true;
+    for (const tp of [...this.active]) {
+      for (const b of [...tp.inFlight, ...tp.queue]) this.#finalFail(b, err);
+      tp.inFlight.length = 0;
+      tp.queue.length = 0;
+      tp.open = null;
+      this.active.delete(tp);
+    }
+  }
+
+  /** Every unfinished batch, for flush(). */
+  pendingBatches(): Batch[] {
+    const out: Batch[] = [];
+    for (const tp of this.active) out.push(...tp.inFlight, ...tp.queue);
+    return out;
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

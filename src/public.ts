@@ -1,0 +1,11 @@
+/**
+ * kafkasm's public API, shared by every runtime entry point (`index.ts` for Node/Bun, `deno.ts`,
+ * and the browser/workerd entries), which add their default transport.
+ */
+export { Producer, setDefaultTransport, type CloseOptions } from "./producer/producer.ts";
+export type { Acks, PartitionerFunction, ProducerOptions, ProducerRecord, RecordMetadata } from "./producer/config.ts";
+export { serializers, type Serializer } from "./producer/serializers.ts";
+export { ClientError, KafkaError, KafkasmError, type ClientErrorCode } from "./errors.ts";
+export type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "./transport/transport.ts";
+export type { Clock } from "./producer/clock.ts";
+export type { CompressionName } from "./compression/codec.ts";
