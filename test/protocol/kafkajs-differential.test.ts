@@ -1,5 +1,5 @@
 // Differential tests against KafkaJS's encoders/decoders (dev-only oracle) for the non-flexible versions
-// it implements: ApiVersions v0-2, Metadata v0-6, Produce v3-7, InitProducerId v0-1.
+// it implements: ApiVersions v0-2, Metadata v0-6, Produce v3-7, InitProducerId v0-1, ListOffsets v1-3, Fetch v4-11.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createRequire } from "node:module";
@@ -8,7 +8,10 @@ import { ApiVersions } from "../../src/protocol/api-versions.ts";
 import { Metadata, type MetadataResponse } from "../../src/protocol/metadata.ts";
 import { Produce, type ProduceResponse } from "../../src/protocol/produce.ts";
 import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
+import { ListOffsets } from "../../src/protocol/list-offsets.ts";
+import { Fetch, type FetchResponse } from "../../src/protocol/fetch.ts";
 import { samples } from "./samples.ts";
+import { encodeTestBatch } from "../fake/batch.ts";
 
 const require = createRequire(import.meta.url);
 const kjs = (p: string) => require(`kafkajs/src/protocol/${p}`);
@@ -141,6 +144,58 @@ test("InitProducerId v0-v1 requests are byte-identical to KafkaJS's and response
     const res = { throttleTimeMs: 0, errorCode: 0, producerId: 8589934593, producerEpoch: 12 };
     const d = await kjs(`requests/initProducerId/v${v}/response`).decode(body(encodeResponseFrame(InitProducerId, v, 1, res)));
     assert.equal([d.producerId, d.producerEpoch, d.errorCode], ["8589934593", 12, 0]);
+  }
+});
+
+test("ListOffsets v1-v3 request frames are byte-identical to KafkaJS's and responses decode to the same offsets", async () => {
+  const topics = [{ topic: "events", partitions: [{ partition: 0, timestamp: -1 }, { partition: 3, timestamp: 1700000000000 }] }];
+  for (let v = 1; v <= 3; v++) {
+    const ours = encodeRequestFrame(ListOffsets, v, 42, "kafkasm-test", {
+      replicaId: -1, isolationLevel: 1, topics: topics.map((t) => ({ name: t.topic, partitions: t.partitions.map((p) => ({ partitionIndex: p.partition, timestamp: p.timestamp })) })),
+    });
+    assert.is(hex(ours), await kafkajsFrame(kjs(`requests/listOffsets/v${v}/request`)({ replicaId: -1, isolationLevel: 1, topics })), `v${v}`);
+    const res = sample("ListOffsets").responses[0];
+    const d = await kjs(`requests/listOffsets/v${v}/response`).decode(body(encodeResponseFrame(ListOffsets, v, 1, res)));
+    assert.equal(d.responses.map((t: any) => [t.topic, t.partitions.map((p: any) => [p.partition, p.errorCode, p.timestamp, p.offset])]),
+      res.topics.map((t: any) => [t.name, t.partitions.map((p: any) => [p.partitionIndex, p.errorCode, String(p.timestamp), String(p.offset)])]));
+  }
+});
+
+test("Fetch v4-v11 request frames are byte-identical to KafkaJS's", async () => {
+  for (let v = 4; v <= 11; v++) {
+    const theirs = kjs(`requests/fetch/v${v}/request`)({
+      replicaId: -1, maxWaitTime: 500, minBytes: 1, maxBytes: 10485760, isolationLevel: 1, sessionId: 3, sessionEpoch: 4, rackId: "rack-ü",
+      topics: [{ topic: "events", partitions: [{ partition: 2, currentLeaderEpoch: 5, fetchOffset: "1234567890123", logStartOffset: -1, maxBytes: 1048576 }] }],
+      forgottenTopics: [{ topic: "gone", partitions: [7, 8] }],
+    });
+    const ours = encodeRequestFrame(Fetch, v, 42, "kafkasm-test", {
+      replicaId: -1, maxWaitMs: 500, minBytes: 1, maxBytes: 10485760, isolationLevel: 1, sessionId: 3, sessionEpoch: 4, rackId: "rack-ü",
+      topics: [{ topic: "events", partitions: [{ partition: 2, currentLeaderEpoch: 5, fetchOffset: 1234567890123, logStartOffset: -1, partitionMaxBytes: 1048576 }] }],
+      forgottenTopicsData: [{ topic: "gone", partitions: [7, 8] }],
+    });
+    assert.is(hex(ours), await kafkajsFrame(theirs), `v${v}`);
+  }
+});
+
+test("Fetch v4-v11 responses we encode decode in KafkaJS to the same offsets, aborted transactions and records", async () => {
+  const records = encodeTestBatch({ baseOffset: 40, records: [{ key: "k", value: "first" }, { value: "second", timestampDelta: 3 }] });
+  const res: FetchResponse = {
+    throttleTimeMs: 0, errorCode: 0, sessionId: 9,
+    responses: [{ topic: "events", topicId: new Uint8Array(16), partitions: [
+      { partitionIndex: 2, errorCode: 0, highWatermark: 42, lastStableOffset: 41, logStartOffset: 3,
+        abortedTransactions: [{ producerId: 5, firstOffset: 10 }], preferredReadReplica: 1, records },
+    ] }],
+  };
+  for (let v = 4; v <= 11; v++) {
+    const d = await kjs(`requests/fetch/v${v}/response`).decode(body(encodeResponseFrame(Fetch, v, 1, res)));
+    if (v >= 7) assert.is(d.sessionId, 9);
+    const p = d.responses[0].partitions[0];
+    assert.is(d.responses[0].topicName, "events");
+    assert.equal([p.partition, p.errorCode, p.highWatermark, p.lastStableOffset], [2, 0, "42", "41"]);
+    if (v >= 5) assert.is(p.lastStartOffset, "3");
+    if (v >= 11) assert.is(p.preferredReadReplica, 1);
+    assert.equal(p.abortedTransactions, [{ producerId: "5", firstOffset: "10" }]);
+    assert.equal(p.messages.map((m: any) => [m.offset, m.key?.toString() ?? null, m.value.toString()]), [["40", "k", "first"], ["41", null, "second"]]);
   }
 });
 

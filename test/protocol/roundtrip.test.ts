@@ -8,7 +8,7 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");
 }
 
-for (const { api, requests, responses } of samples) {
+for (const { api, requests, responses, atNewest } of samples) {
   test(`${api.name}: every version v${api.minVersion}-v${api.maxVersion} re-encodes its own decoded requests and responses byte for byte`, () => {
     for (let v = api.minVersion; v <= api.maxVersion; v++) {
       for (const req of requests) {
@@ -36,7 +36,7 @@ for (const { api, requests, responses } of samples) {
     const v = api.maxVersion;
     for (const res of responses) {
       const decoded = decodeResponseFrame(api, v, encodeResponseFrame(api, v, 1, res).subarray(4));
-      assert.equal(JSON.parse(JSON.stringify(decoded)), JSON.parse(JSON.stringify(res)));
+      assert.equal(JSON.parse(JSON.stringify(decoded)), JSON.parse(JSON.stringify(atNewest ? atNewest(res) : res)));
     }
   });
 
