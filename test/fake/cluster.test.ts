@@ -9,6 +9,9 @@ import { Metadata } from "../../src/protocol/metadata.ts";
 import { Produce, type ProduceRequest } from "../../src/protocol/produce.ts";
 import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
 import { MemoryNetwork } from "../../src/transport/memory.ts";
+import { ListOffsets } from "../../src/protocol/list-offsets.ts";
+import { Fetch } from "../../src/protocol/fetch.ts";
+import { decodeRecordBatches } from "../../src/protocol/record-batch.ts";
 
 const produceReq = (topic: string, partition: number, records: Uint8Array | null, acks = -1): ProduceRequest =>
   ({ transactionalId: null, acks, timeoutMs: 1000, topics: [{ name: topic, partitions: [{ index: partition, records }] }] });
@@ -189,6 +192,34 @@ test("frames split into 7-byte chunks are reassembled by the fake and by the cli
 test("an API version outside the advertised range closes the connection", async () => {
   const { c1 } = await setup({ apiVersions: { [ApiKey.Produce]: { minVersion: 3, maxVersion: 7 } } });
   await c1.send(Produce, 9, produceReq("t", 0, batch(["a"]))).then(() => assert.unreachable(), (e) => assert.match(e.message, /not supported/));
+});
+
+test("ListOffsets answers earliest, latest and by-timestamp offsets from the stored log", async () => {
+  const { c1 } = await setup();
+  await c1.send(Produce, 7, produceReq("t", 0, encodeTestBatch({ baseTimestamp: 1000, records: [{ value: "a" }, { value: "b", timestampDelta: 10 }] })));
+  await c1.send(Produce, 7, produceReq("t", 0, encodeTestBatch({ baseTimestamp: 2000, records: [{ value: "c" }] })));
+  const res = await c1.send(ListOffsets, 8, { topics: [{ name: "t", partitions: [
+    { partitionIndex: 0, timestamp: -2 }, { partitionIndex: 0, timestamp: -1 }, { partitionIndex: 0, timestamp: 1005 }, { partitionIndex: 0, timestamp: -3 },
+    { partitionIndex: 1, timestamp: -1 },
+  ] }] });
+  assert.equal(res.topics[0].partitions.map((p) => [p.errorCode, p.offset]), [[0, 0], [0, 3], [0, 1], [0, 2], [ERR.NOT_LEADER_OR_FOLLOWER, -1]]);
+});
+
+test("Fetch returns the stored batches from the fetch offset, with real offsets, by name (v4-v12) and by topic id (v13)", async () => {
+  const { c1 } = await setup();
+  await c1.send(Produce, 7, produceReq("t", 0, batch(["a", "b"])));
+  await c1.send(Produce, 7, produceReq("t", 0, batch(["c"])));
+  for (const v of [4, 11, 12, 13]) {
+    const topicId = (await c1.send(Metadata, 12, { topics: ["t"] })).topics[0].topicId;
+    const res = await c1.send(Fetch, v, { maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, topics: [{ topic: "t", topicId, partitions: [{ partition: 0, fetchOffset: 2, partitionMaxBytes: 1 << 20 }] }] });
+    const p = res.responses[0].partitions[0];
+    assert.is(p.errorCode, 0, `v${v}`);
+    assert.is(p.highWatermark, 3);
+    const batches = decodeRecordBatches(p.records!);
+    assert.equal(batches.flatMap((b) => b.records.map((r) => [r.offset, new TextDecoder().decode(r.value!)])), [[2, "c"]], `v${v}`);
+  }
+  const out = await c1.send(Fetch, 7, { maxWaitMs: 0, minBytes: 1, maxBytes: 100, topics: [{ topic: "t", partitions: [{ partition: 0, fetchOffset: 9, partitionMaxBytes: 100 }] }] });
+  assert.is(out.responses[0].partitions[0].errorCode, ERR.OFFSET_OUT_OF_RANGE);
 });
 
 test.run();

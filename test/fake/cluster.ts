@@ -22,6 +22,8 @@ import { encodeResponseFrame, FrameAccumulator, readRequestHeader, type RequestH
 import { InitProducerId, type InitProducerIdRequest, type InitProducerIdResponse } from "../../src/protocol/init-producer-id.ts";
 import { Metadata, type MetadataRequest, type MetadataResponse } from "../../src/protocol/metadata.ts";
 import { Produce, type ProducePartitionResponse, type ProduceRequest, type ProduceResponse } from "../../src/protocol/produce.ts";
+import { ListOffsets, type ListOffsetsRequest, type ListOffsetsResponse } from "../../src/protocol/list-offsets.ts";
+import { Fetch, type FetchRequest, type FetchResponse, type FetchPartitionResponse } from "../../src/protocol/fetch.ts";
 import { decodeRecordBatches, decodeRecordBatchesAsync, type RecordBatch, type Record as KRecord } from "../../src/protocol/record-batch.ts";
 import { MemoryNetwork, type MemoryEndpoint } from "../../src/transport/memory.ts";
 import type { Transport } from "../../src/transport/transport.ts";
@@ -33,9 +35,10 @@ export const ERR = {
   OFFSET_OUT_OF_RANGE: 1, PRODUCER_FENCED: 90,
 } as const;
 
-/** The APIs the fake serves, by key. Others (added later) register through `registerApi`. */
+/** The APIs the fake serves, by key. */
 const apis = new Map<number, Api<any, any>>([
   [ApiKey.ApiVersions, ApiVersions], [ApiKey.Metadata, Metadata], [ApiKey.Produce, Produce], [ApiKey.InitProducerId, InitProducerId],
+  [ApiKey.ListOffsets, ListOffsets], [ApiKey.Fetch, Fetch],
 ]);
 
 /** One batch in a partition log: the bytes as a Fetch would return them, and the decoded batch. */
@@ -193,6 +196,8 @@ export class FakeCluster {
     this.handlers.set(ApiKey.Metadata, (ctx) => this.handleMetadata(ctx));
     this.handlers.set(ApiKey.InitProducerId, (ctx) => this.handleInitProducerId(ctx));
     this.handlers.set(ApiKey.Produce, (ctx) => this.handleProduce(ctx));
+    this.handlers.set(ApiKey.ListOffsets, (ctx) => this.handleListOffsets(ctx));
+    this.handlers.set(ApiKey.Fetch, (ctx) => this.handleFetch(ctx));
   }
 
   /** "host:port" of every broker, for `brokers` options. */
@@ -480,6 +485,73 @@ export class FakeCluster {
     return res;
   }
 
+  private handleListOffsets(ctx: RequestContext): ListOffsetsResponse {
+    const req = ctx.request as ListOffsetsRequest;
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((q) => {
+          const answer = (errorCode: number, offset = -1, timestamp = -1) => ({ partitionIndex: q.partitionIndex, errorCode, timestamp, offset, leaderEpoch: -1 });
+          const p = this.topics.get(t.name)?.[q.partitionIndex];
+          if (!p) return answer(ERR.UNKNOWN_TOPIC_OR_PARTITION);
+          if (p.leader !== ctx.broker.nodeId) return answer(ERR.NOT_LEADER_OR_FOLLOWER);
+          const epoch = (r: ReturnType<typeof answer>) => ({ ...r, leaderEpoch: p.leaderEpoch });
+          if (q.timestamp === -1) return epoch(answer(0, p.logEndOffset));
+          if (q.timestamp === -2 || q.timestamp === -4) return epoch(answer(0, p.logStartOffset));
+          const records = p.log.flatMap((b) => b.batch.records);
+          if (q.timestamp === -3) {
+            let best: KRecord | undefined;
+            for (const r of records) if (!best || r.timestamp > best.timestamp) best = r;
+            return epoch(best ? answer(0, best.offset, best.timestamp) : answer(0));
+          }
+          const hit = records.find((r) => r.timestamp >= q.timestamp);
+          return epoch(hit ? answer(0, hit.offset, hit.timestamp) : answer(0));
+        }),
+      })),
+    };
+  }
+
+  private handleFetch(ctx: RequestContext): FetchResponse {
+    const req = ctx.request as FetchRequest;
+    const v = ctx.header.apiVersion;
+    const byId = (id: Uint8Array | undefined) => [...this.topics.keys()].find((n) => id && topicIdOf(n).every((b, i) => b === id[i]));
+    let budget = req.maxBytes;
+    return {
+      throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+      responses: req.topics.map((t) => {
+        const name = v >= 13 ? byId(t.topicId) ?? "" : t.topic;
+        return {
+          topic: t.topic, topicId: v >= 13 ? t.topicId! : new Uint8Array(16),
+          partitions: t.partitions.map((q): FetchPartitionResponse => {
+            const p = this.topics.get(name)?.[q.partition];
+            const answer = (errorCode: number, records: Uint8Array | null = null): FetchPartitionResponse => ({
+              partitionIndex: q.partition, errorCode, highWatermark: p?.logEndOffset ?? -1, lastStableOffset: p?.logEndOffset ?? -1,
+              logStartOffset: p?.logStartOffset ?? -1, abortedTransactions: null, preferredReadReplica: -1, records,
+            });
+            if (!p) return answer(v >= 13 ? 100 /* UNKNOWN_TOPIC_ID */ : ERR.UNKNOWN_TOPIC_OR_PARTITION);
+            if (p.leader !== ctx.broker.nodeId) return answer(ERR.NOT_LEADER_OR_FOLLOWER);
+            if (q.fetchOffset < p.logStartOffset || q.fetchOffset > p.logEndOffset) return answer(ERR.OFFSET_OUT_OF_RANGE);
+            const chunks: Uint8Array[] = [];
+            let size = 0;
+            for (const b of p.log) {
+              if (b.baseOffset + b.batch.lastOffsetDelta < q.fetchOffset) continue;
+              // Like Kafka: at least one batch even when over the limits, then stop at the limits.
+              if (chunks.length > 0 && (size + b.bytes.length > q.partitionMaxBytes || size + b.bytes.length > budget)) break;
+              chunks.push(b.bytes);
+              size += b.bytes.length;
+            }
+            budget -= size;
+            const records = new Uint8Array(size);
+            let off = 0;
+            for (const c of chunks) { records.set(c, off); off += c.length; }
+            return answer(0, records);
+          }),
+        };
+      }),
+    };
+  }
+
   private async appendPartition(broker: FakeBroker, topic: string, index: number, records: Uint8Array | null, acks: number): Promise<ProducePartitionResponse> {
     const p = this.topics.get(topic)?.[index];
     const answer = (errorCode: number, baseOffset = -1, errorMessage: string | null = null): ProducePartitionResponse =>
@@ -584,20 +656,22 @@ export function errorResponse(apiKey: number, request: any, code: number): unkno
       } satisfies MetadataResponse;
     case ApiKey.InitProducerId:
       return { throttleTimeMs: 0, errorCode: code, producerId: -1, producerEpoch: -1 } satisfies InitProducerIdResponse;
+    case ApiKey.ListOffsets:
+      return {
+        throttleTimeMs: 0,
+        topics: (request as ListOffsetsRequest).topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) =>
+          ({ partitionIndex: p.partitionIndex, errorCode: code, timestamp: -1, offset: -1, leaderEpoch: -1 })) })),
+      } satisfies ListOffsetsResponse;
+    case ApiKey.Fetch:
+      return {
+        throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+        responses: (request as FetchRequest).topics.map((t) => ({ topic: t.topic, topicId: t.topicId ?? new Uint8Array(16), partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partition, errorCode: code, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
+          abortedTransactions: null, preferredReadReplica: -1, records: null })) })),
+      } satisfies FetchResponse;
     case ApiKey.ApiVersions:
       return { errorCode: code, apiKeys: [], throttleTimeMs: 0, supportedFeatures: [], finalizedFeaturesEpoch: -1, finalizedFeatures: [], zkMigrationReady: false } satisfies ApiVersionsResponse;
-    default: {
-      const make = errorResponders.get(apiKey);
-      if (!make) throw new Error(`No error response for api key ${apiKey}`);
-      return make(request, code);
-    }
+    default:
+      throw new Error(`No error response for api key ${apiKey}`);
   }
-}
-
-const errorResponders = new Map<number, (request: any, code: number) => unknown>();
-
-/** Lets later API files plug into the fake: their Api object, default handler and error response builder. */
-export function registerApi(api: Api<any, any>, errorResponder: (request: any, code: number) => unknown): void {
-  apis.set(api.apiKey, api);
-  errorResponders.set(api.apiKey, errorResponder);
 }
