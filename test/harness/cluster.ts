@@ -16,6 +16,8 @@ export interface Cluster {
   readonly brokers: ClusterBroker[];
   /** True when KAFKA_BROKERS is used: the fault methods then throw ExternalClusterError. */
   readonly external: boolean;
+  /** Process id of the mock cluster (undefined with KAFKA_BROKERS). */
+  readonly pid?: number;
   /** Creates a topic; on the mock, replicationFactor defaults to min(3, brokers). */
   createTopic(name: string, partitions: number, replicationFactor?: number): Promise<void>;
   /** Closes the broker's connections and makes it refuse new ones (leaders do not move). */

@@ -111,7 +111,7 @@ export interface ConsumeOptions {
 }
 
 function consumeArgs(bootstrap: string, topic: string, o: ConsumeOptions): string[] {
-  const args = ["-b", checkBootstrap(bootstrap), "-C", "-t", topic, "-o", String(o.offset ?? "beginning"), "-q"];
+  const args = ["-b", checkBootstrap(bootstrap), "-C", "-t", topic, "-o", String(o.offset ?? "beginning"), "-q", "-u"];
   if (o.partition !== undefined) args.push("-p", String(o.partition));
   if (o.count !== undefined) args.push("-c", String(o.count));
   else args.push("-e");

@@ -1,0 +1,84 @@
+// Proves that no mock-cluster process outlives its test: stop(), a forgotten stop(), a SIGKILLed
+// test process, stdin EOF and `quit` all end it.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { buildMockCluster, startCluster } from "./cluster.ts";
+
+const external = Boolean(process.env.KAFKA_BROKERS?.trim());
+const it = external ? test.skip : test;
+const childScript = new URL("./child-cluster.ts", import.meta.url).pathname;
+
+/** True while `pid` is a live process (a zombie counts as dead: it only awaits reaping). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+async function waitDead(pid: number, withinMs: number): Promise<boolean> {
+  const until = Date.now() + withinMs;
+  while (Date.now() < until) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return !alive(pid);
+}
+
+function startChild(mode: "hang" | "forget") {
+  const child = spawn(process.execPath, ["--import", "tsx", childScript, mode], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const first = new Promise<{ pid: number }>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout });
+    rl.once("line", (l) => resolve(JSON.parse(l)));
+    child.once("exit", (code) => reject(new Error(`child exited (${code}) before printing the mock pid`)));
+  });
+  return { child, exited, first };
+}
+
+it("stop() ends the mock cluster process and is safe to call twice", async () => {
+  const c = await startCluster({ brokers: 2 });
+  assert.ok(c.pid && alive(c.pid));
+  await c.stop();
+  assert.is(alive(c.pid!), false);
+  await c.stop();
+});
+
+it("a test process killed with SIGKILL takes its mock cluster with it", async () => {
+  const { child, exited, first } = startChild("hang");
+  const { pid } = await first;
+  assert.ok(alive(pid), "mock cluster should run while its parent runs");
+  child.kill("SIGKILL");
+  await exited;
+  assert.ok(await waitDead(pid, 3_000), `mock cluster ${pid} outlived its killed parent`);
+});
+
+it("a test process that forgets stop() still exits, and its mock cluster with it", async () => {
+  const { exited, first } = startChild("forget");
+  const { pid } = await first;
+  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 10_000))]);
+  assert.is(code, 0);
+  assert.ok(await waitDead(pid, 3_000), `mock cluster ${pid} outlived its parent`);
+});
+
+it("the mock cluster program exits 0 on stdin EOF and on quit", async () => {
+  const binary = await buildMockCluster();
+  for (const input of ["", "ping\nquit\n"]) {
+    const p = spawn(binary, ["1"], { stdio: ["pipe", "pipe", "inherit"] });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stdin.end(input);
+    const code = await new Promise((r) => p.once("exit", r));
+    assert.is(code, 0);
+    const lines = out.trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(lines[0].bootstrap.startsWith("127.0.0.1:"));
+    if (input) assert.equal(lines.slice(1), [{ ok: true }, { ok: true }]);
+  }
+});
+
+test.run();
