@@ -12,7 +12,8 @@
  * The response header is always v0 (no tagged fields), whatever the version. A broker that does not
  * support the requested version answers error_code UNSUPPORTED_VERSION (35) with a **v0 body** listing
  * its ApiVersions range (KIP-511); the decoder reads that body, so the caller sees `errorCode` 35 and
- * retries at `min(ours, theirs)` from `apiKeys`, or at v0.
+ * retries at `min(ours, theirs)` from `apiKeys`, or at v0 when `apiKeys` is empty (the body was not
+ * a valid v0 body, as from librdkafka's mock cluster).
  */
 import { type Api, ApiKey, type VersionRange } from "./api.ts";
 import type { Reader, UnknownTaggedField, Writer } from "./wire.ts";
@@ -83,7 +84,16 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
     };
     const flexible = version >= 3;
     if (flexible && errorCode === UNSUPPORTED_VERSION) {
-      res.apiKeys = readApiKeys(r, false); // the broker fell back to a v0 body
+      // Kafka sends a v0 body here. The error is decisive and the body only a hint, so a body that is
+      // not a valid v0 one (librdkafka's mock writes an int8 count) yields no ranges and the caller
+      // retries at v0, rather than failing the connection.
+      try {
+        res.apiKeys = readApiKeys(r, false);
+        r.expectEnd("ApiVersions v0 fallback body");
+      } catch {
+        res.apiKeys = [];
+        r.pos = r.end;
+      }
       return res;
     }
     res.apiKeys = readApiKeys(r, flexible);
