@@ -270,7 +270,7 @@ export function encodeBatch(
   if (outCap < BATCH_HEADER_SIZE) return ERR_OUT_OF_SPACE;
   if (count < 0 || stageLen < 0) return ERR_MALFORMED_STAGE;
   const base = <i64>baseTimestamp;
-  let maxTs = base;
+  let maxTs = i64.MIN_VALUE; // the max over the records (the base may be given and lie above them)
   let s = stage;
   const sEnd = stage + <usize>stageLen;
   let p = out + <usize>BATCH_HEADER_SIZE;
