@@ -31,3 +31,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 node scripts/build.mjs >&2
+
+# The librdkafka mock cluster for tests and the demo (test/harness/README.md); rebuilt when stale.
+if [ ! -x build/mock-cluster ] || [ test/harness/mock-cluster.c -nt build/mock-cluster ]; then
+  echo "setup: building build/mock-cluster" >&2
+  mkdir -p build
+  gcc -O2 -Wall -o build/mock-cluster.tmp test/harness/mock-cluster.c -lrdkafka
+  mv build/mock-cluster.tmp build/mock-cluster
+fi

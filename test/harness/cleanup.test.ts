@@ -61,7 +61,9 @@ it("a test process killed with SIGKILL takes its mock cluster with it", async ()
 it("a test process that forgets stop() still exits, and its mock cluster with it", async () => {
   const { exited, first } = startChild("forget");
   const { pid } = await first;
-  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 10_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r("timeout"), 10_000); })]);
+  clearTimeout(timer);
   assert.is(code, 0);
   assert.ok(await waitDead(pid, 3_000), `mock cluster ${pid} outlived its parent`);
 });
