@@ -6,6 +6,9 @@ import { Produce } from "../../src/protocol/produce.ts";
 import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
 import { ListOffsets } from "../../src/protocol/list-offsets.ts";
 import { Fetch } from "../../src/protocol/fetch.ts";
+import { FindCoordinator } from "../../src/protocol/find-coordinator.ts";
+import { AddPartitionsToTxn } from "../../src/protocol/add-partitions-to-txn.ts";
+import { EndTxn } from "../../src/protocol/end-txn.ts";
 
 const uuid = Uint8Array.from({ length: 16 }, (_, i) => i * 17 + 1);
 const records = Uint8Array.from({ length: 70 }, (_, i) => (i * 31) & 0xff);
@@ -112,5 +115,22 @@ export const samples: Sample<any, any>[] = [
           abortedTransactions: null, preferredReadReplica: -1, records: null },
       ] }],
     }],
+  },
+
+  {
+    api: FindCoordinator,
+    requests: [{ keyType: 1, keys: ["txn-ü"] }],
+    responses: [{ throttleTimeMs: 3, coordinators: [{ key: "", nodeId: 2, host: "127.0.0.1", port: 9093, errorCode: 0, errorMessage: null }] }],
+    atNewest: (res: any) => res,
+  },
+  {
+    api: AddPartitionsToTxn,
+    requests: [{ transactionalId: "txn", producerId: 4000, producerEpoch: 2, topics: [{ name: "events", partitions: [0, 3] }, { name: "ü", partitions: [] }] }],
+    responses: [{ throttleTimeMs: 0, results: [{ name: "events", results: [{ partitionIndex: 0, errorCode: 0 }, { partitionIndex: 3, errorCode: 51 }] }] }],
+  },
+  {
+    api: EndTxn,
+    requests: [{ transactionalId: "txn", producerId: 8589934593, producerEpoch: 2, committed: true }, { transactionalId: "t", producerId: 1, producerEpoch: 0, committed: false }],
+    responses: [{ throttleTimeMs: 5, errorCode: 0, producerId: 8589934593, producerEpoch: 3 }],
   },
 ];
