@@ -42,6 +42,8 @@ export interface Cluster {
   setTopicError(topic: string, errorCode: number): Promise<void>;
   /** Pins the transaction or group coordinator for `key` to a broker. */
   setCoordinator(keyType: "transaction" | "group", key: string, brokerId: number): Promise<void>;
+  /** Sends one raw command line (test/harness/README.md) and returns the reply; throws on {ok:false}. */
+  command(line: string): Promise<{ ok: boolean; error?: string; count?: number }>;
   /** Stops the cluster and waits for its process to exit. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -171,6 +173,7 @@ class MockCluster implements Cluster {
 
   /** Sends one raw command line (see README) and returns its JSON reply; throws on {ok:false}. */
   async command(line: string): Promise<Reply> {
+    if (/[\r\n]/.test(line)) throw new TypeError(`Invalid command ${JSON.stringify(line)}: one line only`);
     if (this.exitInfo || this.stopping) throw new Error(`Cannot send "${line}": ${this.exitInfo ?? "mock cluster is stopping"}`);
     const reply = await new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -259,6 +262,7 @@ class ExternalCluster implements Cluster {
   setApiVersion(): Promise<void> { return Promise.reject(new ExternalClusterError("change API versions")); }
   setTopicError(): Promise<void> { return Promise.reject(new ExternalClusterError("set a topic error")); }
   setCoordinator(): Promise<void> { return Promise.reject(new ExternalClusterError("set a coordinator")); }
+  command(): Promise<Reply> { return Promise.reject(new ExternalClusterError("send a mock cluster command")); }
   async stop(): Promise<void> {}
 }
 

@@ -63,6 +63,49 @@ it("does not enforce idempotent sequences: gaps, repeats and a wrong epoch are a
   assert.is((await queryOffsets(cluster.bootstrap, "m"))[1].high - before, 4);
 });
 
+it("enforces sequences and epoch only for transactional producers: DUPLICATE 46, OUT_OF_ORDER 45, INVALID_EPOCH 47", async () => {
+  const str = (x: string) => Buffer.concat([Buffer.from([0, x.length]), Buffer.from(x)]);
+  const int = (n: number, size: 2 | 4) => { const h = Buffer.alloc(size); if (size === 2) h.writeInt16BE(n); else h.writeInt32BE(n); return h; };
+  const [ip] = await exchange(b.host, b.port, [requestFrame(ApiKey.InitProducerId, 0, 4, Buffer.concat([str("tx1"), int(60_000, 4)]))], 1);
+  const { errorCode, producerId, producerEpoch } = parseInitProducerIdV0(ip.frame);
+  assert.is(errorCode, 0);
+  const pidBytes = Buffer.alloc(8);
+  pidBytes.writeBigInt64BE(producerId);
+  const add = Buffer.concat([str("tx1"), pidBytes, int(producerEpoch, 2), int(1, 4), str("m"), int(1, 4), int(0, 4)]);
+  const [ap] = await exchange(b.host, b.port, [requestFrame(ApiKey.AddPartitionsToTxn, 0, 5, add)], 1);
+  assert.is(ap.frame.readInt16BE(ap.frame.length - 2), 0);
+  const codes = [];
+  for (const [seq, epoch] of [[0, producerEpoch], [0, producerEpoch], [5, producerEpoch], [1, producerEpoch], [2, producerEpoch + 3]]) {
+    const body = produceV3Body("m", [{ index: 0, records: rawRecordBatch({ values: [v("t")], producerId, producerEpoch: epoch, baseSequence: seq }) }]);
+    const [r] = await exchange(b.host, b.port, [requestFrame(ApiKey.Produce, 3, correlationId++, Buffer.concat([str("tx1"), body.subarray(2)]))], 1);
+    codes.push(parseProduceV3(r.frame).partitions[0].errorCode);
+  }
+  assert.equal(codes, [0, 46, 45, 0, 47]);
+});
+
+it("injected errors and disconnects happen before the append; a delayed response does not", async () => {
+  const req = () => requestFrame(ApiKey.Produce, 3, correlationId++, produceV3Body("m", [{ index: 1, records: rawRecordBatch({ values: [v("d")] }) }]));
+  const high = async () => (await queryOffsets(cluster.bootstrap, "m"))[1].high;
+  const start = await high();
+  await cluster.pushRequestErrors(ApiKey.Produce, [6]);
+  const [r] = await exchange(b.host, b.port, [req()], 1);
+  assert.is(parseProduceV3(r.frame).partitions[0].errorCode, 6);
+  await cluster.pushRequestErrors(ApiKey.Produce, [-195]);
+  assert.match(String(await exchange(b.host, b.port, [req()], 1).catch((e: Error) => e)), /closed after 0 of 1/);
+  assert.is(await high(), start);
+  // A fresh cluster: per-broker errors would shadow this one's cluster-wide Produce errors.
+  const c = await startCluster({ brokers: 1, topics: [{ name: "d", partitions: 1 }] });
+  try {
+    const cb = c.brokers[0];
+    await c.pushBrokerRequestErrors(cb.id, ApiKey.Produce, [{ code: 0, rttMs: 1_000 }]);
+    const slow = requestFrame(ApiKey.Produce, 3, 1, produceV3Body("d", [{ index: 0, records: rawRecordBatch({ values: [v("d")] }) }]));
+    assert.match(String(await exchange(cb.host, cb.port, [slow], 1, 300).catch((e: Error) => e)), /within 300 ms/);
+    assert.equal(await queryOffsets(c.bootstrap, "d"), [{ partition: 0, low: 0, high: 1 }]);
+  } finally {
+    await c.stop();
+  }
+});
+
 it("accepts a corrupt CRC and a 3 MB record; injected errors hit every partition of the request", async () => {
   const bad = await produce("m", [{ index: 0, records: rawRecordBatch({ values: [v("bad crc")], crc: 12345 }) }]);
   assert.is(bad[0].errorCode, 0);
