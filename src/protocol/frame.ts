@@ -33,7 +33,7 @@ export function encodeRequestFrame<Req>(api: Api<Req, unknown>, version: number,
   if (flexible) w.uvarint(0);
   api.encodeRequest(w, version, request);
   w.setInt32(0, w.pos - 4);
-  return w.finish();
+  return w.written(); // the Writer is ours alone: a view saves copying a Produce request twice
 }
 
 /** The correlation id of a response frame (the bytes after the size prefix). */
