@@ -49,6 +49,27 @@ it("stop() ends the mock cluster process and is safe to call twice", async () =>
   await c.stop();
 });
 
+it("concurrent commands each get their own reply, errors included", async () => {
+  const c = await startCluster({ brokers: 2 });
+  try {
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+      (i % 3 === 0 ? c.setRtt(7, 0) : c.createTopic(`t${i}`, 1 + (i % 4))).then(() => "ok", (e: Error) => e.message)));
+    results.forEach((r, i) => assert.is(r === "ok", i % 3 !== 0, `command ${i}: ${r}`));
+    assert.match(String(results[0]), /unknown broker id 7/);
+  } finally {
+    await c.stop();
+  }
+});
+
+it("when the mock cluster dies, pending and later commands reject instead of hanging", async () => {
+  const c = await startCluster({ brokers: 1 });
+  process.kill(c.pid!, "SIGKILL");
+  const e = await c.setRtt(1, 5).catch((x: Error) => x);
+  assert.instance(e, Error);
+  assert.match(String(e), /exited/);
+  await c.stop();
+});
+
 it("a test process killed with SIGKILL takes its mock cluster with it", async () => {
   const { child, exited, first } = startChild("hang");
   const { pid } = await first;
