@@ -12,6 +12,8 @@ import { MemoryNetwork } from "../../src/transport/memory.ts";
 import { ListOffsets } from "../../src/protocol/list-offsets.ts";
 import { Fetch } from "../../src/protocol/fetch.ts";
 import { decodeRecordBatches } from "../../src/protocol/record-batch.ts";
+import { listenTcp } from "./tcp.ts";
+import { connect } from "node:net";
 
 const produceReq = (topic: string, partition: number, records: Uint8Array | null, acks = -1): ProduceRequest =>
   ({ transactionalId: null, acks, timeoutMs: 1000, topics: [{ name: topic, partitions: [{ index: partition, records }] }] });
@@ -220,6 +222,31 @@ test("Fetch returns the stored batches from the fetch offset, with real offsets,
   }
   const out = await c1.send(Fetch, 7, { maxWaitMs: 0, minBytes: 1, maxBytes: 100, topics: [{ topic: "t", partitions: [{ partition: 0, fetchOffset: 9, partitionMaxBytes: 100 }] }] });
   assert.is(out.responses[0].partitions[0].errorCode, ERR.OFFSET_OUT_OF_RANGE);
+});
+
+test("listenTcp serves the same cluster over real TCP on 127.0.0.1 and advertises the TCP ports", async () => {
+  const cluster = new FakeCluster({ brokers: 2, topics: [{ name: "t", partitions: 2 }] });
+  const front = await listenTcp(cluster);
+  try {
+    // A throwaway node:net Transport, so this test does not depend on the producer's.
+    const tcp = (address: { host: string; port: number }, h: { onData(c: Uint8Array): void; onClose(e?: Error): void }) =>
+      new Promise<any>((resolve, reject) => {
+        const s = connect(address.port, address.host, () => resolve({ write: (d: Uint8Array) => new Promise<void>((r) => s.write(d, () => r())), close: () => s.end() }));
+        s.on("data", (c) => h.onData(new Uint8Array(c)));
+        s.on("error", reject);
+        s.on("close", () => h.onClose());
+      });
+    const [host, port] = front.bootstrap[1].split(":");
+    const c = await RawClient.connect(tcp as any, host, Number(port));
+    const md = await c.send(Metadata, 12, { topics: null });
+    assert.equal(md.brokers.map((b) => `${b.host}:${b.port}`), front.bootstrap);
+    assert.is((await c.send(Produce, 11, produceReq("t", 1, batch(["over tcp"])))).topics[0].partitions[0].errorCode, 0);
+    assert.equal(cluster.values("t", 1), ["over tcp"]);
+    c.close();
+  } finally {
+    await front.close();
+    cluster.close();
+  }
 });
 
 test.run();

@@ -73,8 +73,12 @@ export interface FakePartition {
 
 export interface FakeBroker {
   readonly nodeId: number;
+  /** The in-memory listener address. */
   readonly host: string;
   readonly port: number;
+  /** What Metadata and Produce node_endpoints advertise (the TCP address after `listenTcp`). */
+  advertisedHost: string;
+  advertisedPort: number;
   up: boolean;
 }
 
@@ -187,7 +191,8 @@ export class FakeCluster {
     }
     const n = options.brokers ?? 1;
     for (let id = 1; id <= n; id++) {
-      const b: FakeBroker = { nodeId: id, host: this.options.host, port: this.options.basePort + id - 1, up: false };
+      const port = this.options.basePort + id - 1;
+      const b: FakeBroker = { nodeId: id, host: this.options.host, port, advertisedHost: this.options.host, advertisedPort: port, up: false };
       this.brokers.push(b);
       this.brokerUp(id);
     }
@@ -200,9 +205,9 @@ export class FakeCluster {
     this.handlers.set(ApiKey.Fetch, (ctx) => this.handleFetch(ctx));
   }
 
-  /** "host:port" of every broker, for `brokers` options. */
+  /** "host:port" of every broker as advertised (in-memory, or TCP after `listenTcp`), for `brokers` options. */
   get bootstrap(): string[] {
-    return this.brokers.map((b) => `${b.host}:${b.port}`);
+    return this.brokers.map((b) => `${b.advertisedHost}:${b.advertisedPort}`);
   }
 
   broker(id: number): FakeBroker {
@@ -439,7 +444,7 @@ export class FakeCluster {
     });
     return {
       throttleTimeMs: 0,
-      brokers: this.brokers.filter((b) => b.up).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: null })),
+      brokers: this.brokers.filter((b) => b.up).map((b) => ({ nodeId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: null })),
       clusterId: this.clusterId, controllerId: this.brokers[0].nodeId, topics, clusterAuthorizedOperations: -2147483648,
     };
   }
@@ -480,7 +485,7 @@ export class FakeCluster {
     if (req.acks === 0) return undefined;
     const res: ProduceResponse = { topics, throttleTimeMs: 0 };
     if (v >= 10 && leaders.size > 0) {
-      res.nodeEndpoints = [...leaders].map((id) => this.broker(id)).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: null }));
+      res.nodeEndpoints = [...leaders].map((id) => this.broker(id)).map((b) => ({ nodeId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: null }));
     }
     return res;
   }
