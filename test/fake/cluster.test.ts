@@ -13,6 +13,9 @@ import { ListOffsets } from "../../src/protocol/list-offsets.ts";
 import { Fetch } from "../../src/protocol/fetch.ts";
 import { decodeRecordBatches } from "../../src/protocol/record-batch.ts";
 import { listenTcp } from "./tcp.ts";
+import { FindCoordinator } from "../../src/protocol/find-coordinator.ts";
+import { AddPartitionsToTxn } from "../../src/protocol/add-partitions-to-txn.ts";
+import { EndTxn } from "../../src/protocol/end-txn.ts";
 import { connect } from "node:net";
 
 const produceReq = (topic: string, partition: number, records: Uint8Array | null, acks = -1): ProduceRequest =>
@@ -222,6 +225,26 @@ test("Fetch returns the stored batches from the fetch offset, with real offsets,
   }
   const out = await c1.send(Fetch, 7, { maxWaitMs: 0, minBytes: 1, maxBytes: 100, topics: [{ topic: "t", partitions: [{ partition: 0, fetchOffset: 9, partitionMaxBytes: 100 }] }] });
   assert.is(out.responses[0].partitions[0].errorCode, ERR.OFFSET_OUT_OF_RANGE);
+});
+
+test("transactions: FindCoordinator names the coordinator, InitProducerId fences older epochs, AddPartitionsToTxn and EndTxn track the transaction", async () => {
+  const { cluster, c1, c2 } = await setup();
+  cluster.coordinatorId = 2;
+  const fc = await c1.send(FindCoordinator, 4, { keyType: 1, keys: ["tx"] });
+  assert.equal([fc.coordinators[0].key, fc.coordinators[0].nodeId, fc.coordinators[0].port], ["tx", 2, 9093]);
+  const first = await c2.send(InitProducerId, 4, { transactionalId: "tx", transactionTimeoutMs: 60000 });
+  const second = await c2.send(InitProducerId, 4, { transactionalId: "tx", transactionTimeoutMs: 60000 });
+  assert.equal([second.producerId, second.producerEpoch], [first.producerId, first.producerEpoch + 1]);
+  const stale = await c2.send(AddPartitionsToTxn, 3, { transactionalId: "tx", producerId: first.producerId, producerEpoch: first.producerEpoch, topics: [{ name: "t", partitions: [0] }] });
+  assert.is(stale.results[0].results[0].errorCode, ERR.INVALID_PRODUCER_EPOCH);
+  const add = await c2.send(AddPartitionsToTxn, 3, { transactionalId: "tx", producerId: second.producerId, producerEpoch: second.producerEpoch, topics: [{ name: "t", partitions: [0, 1] }] });
+  assert.equal(add.results[0].results.map((r) => r.errorCode), [0, 0]);
+  assert.equal([...cluster.transactions.get("tx")!.partitions], ["t/0", "t/1"]);
+  const notCoord = await c1.send(EndTxn, 3, { transactionalId: "tx", producerId: second.producerId, producerEpoch: second.producerEpoch, committed: true });
+  assert.is(notCoord.errorCode, 16);
+  const end = await c2.send(EndTxn, 5, { transactionalId: "tx", producerId: second.producerId, producerEpoch: second.producerEpoch, committed: true });
+  assert.equal([end.errorCode, end.producerId], [0, second.producerId]);
+  assert.equal(cluster.transactions.get("tx")!.ended, ["commit"]);
 });
 
 test("listenTcp serves the same cluster over real TCP on 127.0.0.1 and advertises the TCP ports", async () => {

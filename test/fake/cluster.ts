@@ -10,7 +10,9 @@
  *   on the wrong broker (with current_leader/node_endpoints in v10+), idempotent sequence checks like
  *   Kafka's ProducerStateManager (duplicates of the last 5 batches answer the original offset,
  *   gaps OUT_OF_ORDER_SEQUENCE_NUMBER, stale epochs INVALID_PRODUCER_EPOCH), acks=0 sends nothing;
- * - ListOffsets and Fetch over the stored log.
+ * - ListOffsets and Fetch over the stored log;
+ * - FindCoordinator / AddPartitionsToTxn / EndTxn bookkeeping for transactional ids (no control
+ *   batches are written: records of aborted transactions stay readable).
  *
  * Faults are injected per API (and optionally per broker): error codes, delays, dropped responses
  * (after the request was processed), connection closes, malformed response bytes, custom answers.
@@ -24,6 +26,9 @@ import { Metadata, type MetadataRequest, type MetadataResponse } from "../../src
 import { Produce, type ProducePartitionResponse, type ProduceRequest, type ProduceResponse } from "../../src/protocol/produce.ts";
 import { ListOffsets, type ListOffsetsRequest, type ListOffsetsResponse } from "../../src/protocol/list-offsets.ts";
 import { Fetch, type FetchRequest, type FetchResponse, type FetchPartitionResponse } from "../../src/protocol/fetch.ts";
+import { FindCoordinator, type FindCoordinatorRequest, type FindCoordinatorResponse } from "../../src/protocol/find-coordinator.ts";
+import { AddPartitionsToTxn, type AddPartitionsToTxnRequest, type AddPartitionsToTxnResponse } from "../../src/protocol/add-partitions-to-txn.ts";
+import { EndTxn, type EndTxnRequest, type EndTxnResponse } from "../../src/protocol/end-txn.ts";
 import { decodeRecordBatches, decodeRecordBatchesAsync, type RecordBatch, type Record as KRecord } from "../../src/protocol/record-batch.ts";
 import { MemoryNetwork, type MemoryEndpoint } from "../../src/transport/memory.ts";
 import type { Transport } from "../../src/transport/transport.ts";
@@ -39,6 +44,7 @@ export const ERR = {
 const apis = new Map<number, Api<any, any>>([
   [ApiKey.ApiVersions, ApiVersions], [ApiKey.Metadata, Metadata], [ApiKey.Produce, Produce], [ApiKey.InitProducerId, InitProducerId],
   [ApiKey.ListOffsets, ListOffsets], [ApiKey.Fetch, Fetch],
+  [ApiKey.FindCoordinator, FindCoordinator], [ApiKey.AddPartitionsToTxn, AddPartitionsToTxn], [ApiKey.EndTxn, EndTxn],
 ]);
 
 /** One batch in a partition log: the bytes as a Fetch would return them, and the decoded batch. */
@@ -169,6 +175,10 @@ export class FakeCluster {
   private readonly versionRanges = new Map<number, VersionRange>();
   private nextProducerId = 1000;
   private readonly producerEpochs = new Map<number, number>();
+  /** Transactional id → its producer id, and the partitions of its open transaction ("topic/partition"). */
+  readonly transactions = new Map<string, { producerId: number; partitions: Set<string>; ended: ("commit" | "abort")[] }>();
+  /** Node id of the transaction coordinator (default: broker 1). */
+  coordinatorId = 1;
   private closeAfterCounts = new Map<number, number>();
 
   constructor(options: FakeClusterOptions = {}) {
@@ -203,6 +213,9 @@ export class FakeCluster {
     this.handlers.set(ApiKey.Produce, (ctx) => this.handleProduce(ctx));
     this.handlers.set(ApiKey.ListOffsets, (ctx) => this.handleListOffsets(ctx));
     this.handlers.set(ApiKey.Fetch, (ctx) => this.handleFetch(ctx));
+    this.handlers.set(ApiKey.FindCoordinator, (ctx) => this.handleFindCoordinator(ctx));
+    this.handlers.set(ApiKey.AddPartitionsToTxn, (ctx) => this.handleAddPartitionsToTxn(ctx));
+    this.handlers.set(ApiKey.EndTxn, (ctx) => this.handleEndTxn(ctx));
   }
 
   /** "host:port" of every broker as advertised (in-memory, or TCP after `listenTcp`), for `brokers` options. */
@@ -455,6 +468,17 @@ export class FakeCluster {
       this.producerEpochs.set(producerId, producerEpoch);
       return { throttleTimeMs: 0, errorCode: 0, producerId, producerEpoch };
     };
+    if (req.transactionalId !== null && (req.producerId === undefined || req.producerId < 0)) {
+      const txn = this.transactions.get(req.transactionalId!);
+      if (txn) {
+        const epoch = (this.producerEpochs.get(txn.producerId) ?? -1) + 1;
+        txn.partitions.clear();
+        return ok(txn.producerId, epoch);
+      }
+      const id = this.nextProducerId++;
+      this.transactions.set(req.transactionalId!, { producerId: id, partitions: new Set(), ended: [] });
+      return ok(id, 0);
+    }
     if (req.producerId !== undefined && req.producerId >= 0) {
       const current = this.producerEpochs.get(req.producerId);
       if (current === undefined || current !== req.producerEpoch) {
@@ -555,6 +579,43 @@ export class FakeCluster {
         };
       }),
     };
+  }
+
+  private handleFindCoordinator(ctx: RequestContext): FindCoordinatorResponse {
+    const req = ctx.request as FindCoordinatorRequest;
+    const b = this.broker(this.coordinatorId);
+    return { throttleTimeMs: 0, coordinators: req.keys.map((key) => ({ key, nodeId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, errorCode: 0, errorMessage: null })) };
+  }
+
+  private handleAddPartitionsToTxn(ctx: RequestContext): AddPartitionsToTxnResponse {
+    const req = ctx.request as AddPartitionsToTxnRequest;
+    const txn = this.transactions.get(req.transactionalId);
+    const fenced = !txn || txn.producerId !== req.producerId || this.producerEpochs.get(req.producerId) !== req.producerEpoch;
+    return {
+      throttleTimeMs: 0,
+      results: req.topics.map((t) => ({
+        name: t.name,
+        results: t.partitions.map((p) => {
+          if (ctx.broker.nodeId !== this.coordinatorId) return { partitionIndex: p, errorCode: 16 /* NOT_COORDINATOR */ };
+          if (fenced) return { partitionIndex: p, errorCode: txn ? ERR.INVALID_PRODUCER_EPOCH : 49 /* INVALID_PRODUCER_ID_MAPPING */ };
+          if (!this.topics.get(t.name)?.[p]) return { partitionIndex: p, errorCode: ERR.UNKNOWN_TOPIC_OR_PARTITION };
+          txn!.partitions.add(`${t.name}/${p}`);
+          return { partitionIndex: p, errorCode: 0 };
+        }),
+      })),
+    };
+  }
+
+  private handleEndTxn(ctx: RequestContext): EndTxnResponse {
+    const req = ctx.request as EndTxnRequest;
+    const answer = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, producerId: -1, producerEpoch: -1 });
+    if (ctx.broker.nodeId !== this.coordinatorId) return answer(16);
+    const txn = this.transactions.get(req.transactionalId);
+    if (!txn || txn.producerId !== req.producerId) return answer(49);
+    if (this.producerEpochs.get(req.producerId) !== req.producerEpoch) return answer(ERR.INVALID_PRODUCER_EPOCH);
+    txn.ended.push(req.committed ? "commit" : "abort");
+    txn.partitions.clear();
+    return { ...answer(0), producerId: req.producerId, producerEpoch: req.producerEpoch };
   }
 
   private async appendPartition(broker: FakeBroker, topic: string, index: number, records: Uint8Array | null, acks: number): Promise<ProducePartitionResponse> {
@@ -674,6 +735,12 @@ export function errorResponse(apiKey: number, request: any, code: number): unkno
           partitionIndex: p.partition, errorCode: code, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
           abortedTransactions: null, preferredReadReplica: -1, records: null })) })),
       } satisfies FetchResponse;
+    case ApiKey.FindCoordinator:
+      return { throttleTimeMs: 0, coordinators: (request as FindCoordinatorRequest).keys.map((key) => ({ key, nodeId: -1, host: "", port: -1, errorCode: code, errorMessage: null })) } satisfies FindCoordinatorResponse;
+    case ApiKey.AddPartitionsToTxn:
+      return { throttleTimeMs: 0, results: (request as AddPartitionsToTxnRequest).topics.map((t) => ({ name: t.name, results: t.partitions.map((p) => ({ partitionIndex: p, errorCode: code })) })) } satisfies AddPartitionsToTxnResponse;
+    case ApiKey.EndTxn:
+      return { throttleTimeMs: 0, errorCode: code, producerId: -1, producerEpoch: -1 } satisfies EndTxnResponse;
     case ApiKey.ApiVersions:
       return { errorCode: code, apiKeys: [], throttleTimeMs: 0, supportedFeatures: [], finalizedFeaturesEpoch: -1, finalizedFeatures: [], zkMigrationReady: false } satisfies ApiVersionsResponse;
     default:
