@@ -138,6 +138,17 @@ test("injected errors apply to the next requests of that API only, without appen
   assert.is((await c1.send(InitProducerId, 0, { transactionalId: null, transactionTimeoutMs: 1 })).errorCode, ERR.NOT_ENOUGH_REPLICAS);
 });
 
+test("a Produce error limited to some partitions fails those and appends the others", async () => {
+  const cluster = new FakeCluster({ topics: [{ name: "t", partitions: 2 }] });
+  const c = await RawClient.connect(cluster.transport, "127.0.0.1", 9092);
+  cluster.inject({ apiKey: ApiKey.Produce, action: { error: ERR.NOT_ENOUGH_REPLICAS, partitions: ["t/1"] } });
+  const res = await c.send(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 1000, topics: [{ name: "t", partitions: [
+    { index: 0, records: batch(["ok"]) }, { index: 1, records: batch(["failed"]) },
+  ] }] });
+  assert.equal(res.topics[0].partitions.map((p) => [p.index, p.errorCode, p.baseOffset]), [[0, 0, 0], [1, ERR.NOT_ENOUGH_REPLICAS, -1]]);
+  assert.equal([cluster.values("t", 0), cluster.values("t", 1)], [["ok"], []]);
+});
+
 test("a dropped response still appends (the retry-duplicate scenario); closeConnection 'before' does not", async () => {
   const { cluster, c1, c2 } = await setup();
   cluster.inject({ apiKey: ApiKey.Produce, action: { dropResponse: true } });

@@ -17,6 +17,16 @@
  * Faults are injected per API (and optionally per broker): error codes, delays, dropped responses
  * (after the request was processed), connection closes, malformed response bytes, custom answers.
  * Every request is logged in `cluster.requests`.
+ *
+ * @example
+ * const cluster = new FakeCluster({ brokers: 3, topics: [{ name: "events", partitions: 6 }] });
+ * const producer = new Producer({ brokers: cluster.bootstrap, transport: cluster.transport });
+ * cluster.pushErrors(ApiKey.Produce, [ERR.NOT_LEADER_OR_FOLLOWER], 1);       // next Produce to broker 1
+ * cluster.inject({ apiKey: ApiKey.Produce, action: { dropResponse: true } }); // appended, never answered
+ * cluster.setLeader("events", 0, 2);
+ * await producer.send({ topic: "events", value: "x" });
+ * cluster.values("events", 0);                                               // what the log holds
+ * // Over TCP instead: const front = await listenTcp(cluster) (test/fake/tcp.ts); brokers: front.bootstrap
  */
 import { type Api, ApiKey, type VersionRange } from "../../src/protocol/api.ts";
 import { ApiVersions, type ApiVersionsResponse } from "../../src/protocol/api-versions.ts";
@@ -108,8 +118,12 @@ export interface LoggedRequest {
 
 /** An injected fault, consumed by the next matching request(s). */
 export type FaultAction =
-  /** Answer with this error code (per partition for Produce/ListOffsets/Fetch, per topic for Metadata). The request is not applied. */
-  | { error: number }
+  /**
+   * Answer with this error code (per partition for Produce/ListOffsets/Fetch, per topic for Metadata);
+   * the request is not applied. For Produce, `partitions` limits the error to those partitions
+   * ("topic/index"); the others are appended and answered normally.
+   */
+  | { error: number; partitions?: string[] }
   /** Process normally, respond after `delayMs` (later requests on the connection wait, as on a real broker). */
   | { delayMs: number }
   /** Process the request (e.g. append the batch) but never send the response. */
@@ -403,7 +417,9 @@ export class FakeCluster {
       return;
     }
     let response: unknown;
-    if (action && "error" in action) response = errorResponse(header.apiKey, request, action.error);
+    if (action && "error" in action && action.partitions && header.apiKey === ApiKey.Produce) {
+      response = await this.produceWithPartitionErrors(ctx, action.error, new Set(action.partitions));
+    } else if (action && "error" in action) response = errorResponse(header.apiKey, request, action.error);
     else if (action && "respond" in action) response = await action.respond(ctx);
     else response = await this.handlers.get(header.apiKey)!(ctx);
 
@@ -512,6 +528,23 @@ export class FakeCluster {
       res.nodeEndpoints = [...leaders].map((id) => this.broker(id)).map((b) => ({ nodeId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: null }));
     }
     return res;
+  }
+
+  private async produceWithPartitionErrors(ctx: RequestContext, code: number, failed: Set<string>): Promise<ProduceResponse | undefined> {
+    const req = ctx.request as ProduceRequest;
+    const rest = { ...req, topics: req.topics.map((t) => ({ ...t, partitions: t.partitions.filter((p) => !failed.has(`${t.name}/${p.index}`)) })) };
+    const ok = (await this.handleProduce({ ...ctx, request: rest })) ?? { topics: [], throttleTimeMs: 0 };
+    if (req.acks === 0) return undefined;
+    const bad = errorResponse(ApiKey.Produce, req, code) as ProduceResponse;
+    return {
+      ...ok,
+      topics: req.topics.map((t, i) => ({
+        name: t.name,
+        partitions: t.partitions.map((p, j) => failed.has(`${t.name}/${p.index}`)
+          ? bad.topics[i].partitions[j]
+          : ok.topics.find((x) => x.name === t.name)!.partitions.find((x) => x.index === p.index)!),
+      })),
+    };
   }
 
   private handleListOffsets(ctx: RequestContext): ListOffsetsResponse {
