@@ -136,6 +136,7 @@ export function partitionForKey(hash: number, numPartitions: number): number {
 
 /** Size of the zigzag varint/varlong of a safe integer. */
 function zigzagSize(n: number): number {
+  if (n < 64 && n >= -64) return 1;
   const z = n < 0 ? -2 * n - 1 : 2 * n;
   if (z < 0x80) return 1;
   if (z < 0x4000) return 2;
@@ -152,8 +153,14 @@ function zigzagSize(n: number): number {
 /** Writes a string or bytes at p (room for the worst case is ensured by the caller); returns the byte count. */
 function putBytes(u8: Uint8Array, p: number, v: Uint8Array | string): number {
   if (typeof v !== "string") {
-    u8.set(v, p);
-    return v.length;
+    const len = v.length;
+    if (len <= 16) {
+      // TypedArray.set has a fixed cost that a short loop beats (typical keys).
+      for (let i = 0; i < len; i++) u8[p + i] = v[i]!;
+    } else {
+      u8.set(v, p);
+    }
+    return len;
   }
   const n = v.length;
   if (n <= 32) {
