@@ -164,10 +164,12 @@ interface ZstdExports {
   memory: WebAssembly.Memory;
   isError(code: number): number;
   compressBound(n: number): number;
-  compress(dst: number, dstCap: number, src: number, srcLen: number, level: number): number;
+  createCCtx(): number;
+  /** ZSTD_compress_usingDict with no dictionary = ZSTD_compressCCtx: reuses the context's workspace. */
+  compressCCtx(cctx: number, dst: number, dstCap: number, src: number, srcLen: number, dict: number, dictLen: number, level: number): number;
   createDCtx(): number;
   getFrameContentSize(src: number, len: number): number;
-  decompress(dst: number, dstCap: number, src: number, srcLen: number): number;
+  decompressDCtx(dctx: number, dst: number, dstCap: number, src: number, srcLen: number, dict: number, dictLen: number): number;
   malloc(n: number): number;
   free(p: number): void;
 }
@@ -185,14 +187,21 @@ const ZSTD_DST_TOO_SMALL = -70;
  */
 export class ZstdWasm {
   readonly #x: ZstdExports;
+  // One compression and one decompression context for the instance's life: ZSTD_compress would
+  // allocate and initialise a ~1 MiB context per call, which dominates small batches.
+  readonly #cctx: number;
+  readonly #dctx: number;
   constructor(instance: WebAssembly.Instance) {
-    // Export names are minified by emscripten; map them from the glue's table (zstd.js).
+    // Export names are minified by emscripten; mapped from the glue's table (dist/web/zstd.js).
     const e = instance.exports as Record<string, any>;
     (e.g as () => void)(); // __wasm_call_ctors
     this.#x = {
-      memory: e.f, isError: e.h, compressBound: e.i, compress: e.m, createDCtx: e.n,
-      getFrameContentSize: e.p, decompress: e.r, malloc: e.s, free: e.t,
+      memory: e.f, isError: e.h, compressBound: e.i, createCCtx: e.j, compressCCtx: e.l, createDCtx: e.n,
+      getFrameContentSize: e.p, decompressDCtx: e.q, malloc: e.s, free: e.t,
     };
+    this.#cctx = this.#x.createCCtx();
+    this.#dctx = this.#x.createDCtx();
+    if (this.#cctx === 0 || this.#dctx === 0) throw new ClientError("COMPRESSION_ERROR", "Cannot create zstd contexts: WebAssembly memory is not available");
   }
   #heap(): Uint8Array { return new Uint8Array(this.#x.memory.buffer); }
   #alloc(n: number): number {
@@ -209,7 +218,7 @@ export class ZstdWasm {
       const dst = this.#alloc(bound);
       try {
         this.#heap().set(data, src);
-        const n = x.compress(dst, bound, src, data.length, level);
+        const n = x.compressCCtx(this.#cctx, dst, bound, src, data.length, 0, 0, level);
         if (x.isError(n)) throw new ClientError("COMPRESSION_ERROR", `Cannot compress zstd data: error ${-n}`);
         return this.#heap().slice(dst, dst + n);
       } finally { x.free(dst); }
@@ -244,7 +253,7 @@ export class ZstdWasm {
       for (;;) {
         const dst = this.#alloc(cap);
         try {
-          const n = x.decompress(dst, cap, src, data.length);
+          const n = x.decompressDCtx(this.#dctx, dst, cap, src, data.length, 0, 0);
           if (!x.isError(n)) return this.#heap().slice(dst, dst + n);
           if (n !== ZSTD_DST_TOO_SMALL || declared !== ZSTD_UNKNOWN) {
             throw new ClientError("COMPRESSION_ERROR", `Cannot decompress zstd data: ${n === ZSTD_DST_TOO_SMALL ? "the decoded size differs from the declared size" : `error ${-n}`}`);
