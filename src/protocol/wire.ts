@@ -161,7 +161,9 @@ export class Writer {
     this.ensure(2 + v.length * 3);
     const start = this.pos + 2;
     const { written } = encoder.encodeInto(v, this.buf.subarray(start));
-    if (written > 0x7fff) throw new RangeError(`Cannot write string: ${written} bytes, over the int16 limit`);
+    if (written > 0x7fff) {
+      throw new ClientError("INVALID_CONFIG", `Cannot encode string "${v.slice(0, 40)}…": ${written} UTF-8 bytes, over Kafka's 32767-byte limit`);
+    }
     this.view.setInt16(this.pos, written);
     this.pos = start + written;
     return this;

@@ -79,6 +79,11 @@ test("known golden primitives: compact null string is 0x00, nullable string -1 i
   assert.equal([...new Writer().uvarint(300).finish()], [0xac, 0x02]);
 });
 
+test("a string over Kafka's 32767-byte limit is refused with a typed error naming the size", () => {
+  assert.throws(() => new Writer().string("x".repeat(40000)), (e: any) => e instanceof ClientError && e.code === "INVALID_CONFIG" && /40000 UTF-8 bytes/.test(e.message));
+  assert.is(new Writer().string("x".repeat(32767)).pos, 32769);
+});
+
 test("writer grows across many small writes and keeps earlier bytes", () => {
   const w = new Writer(16);
   for (let i = 0; i < 10000; i++) w.int32(i);
