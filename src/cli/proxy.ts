@@ -1,0 +1,79 @@
+/**
+ * `kafkasm proxy`: the WebSocket-to-Kafka proxy (src/proxy/proxy.ts) as a command. Runs until
+ * SIGINT/SIGTERM, then closes every connection cleanly. Prints one line when listening:
+ * `kafkasm proxy listening on ws://HOST:PORT` (port 0 picks a free port); log lines (JSON) go to stderr.
+ */
+import { formatHelp, parseArgs, UsageError, type OptionSpecs } from "./args.ts";
+import { startProxy, parseBrokerTarget, type KafkaProxy } from "../proxy/proxy.ts";
+
+const specs = {
+  listen: { type: "string", description: "interface and port to listen on", default: "127.0.0.1:8080", valueName: "HOST:PORT" },
+  allow: { type: "string", description: "broker addresses clients may reach, exactly as host:port", required: true, valueName: "H:P[,H:P]" },
+  token: { type: "string", description: "bearer token clients must present (or env KAFKASM_PROXY_TOKEN)", valueName: "TOKEN" },
+  origin: { type: "string", description: "allowed browser Origins (exact match)", valueName: "O[,O]" },
+  "require-origin": { type: "boolean", description: "also refuse clients that send no Origin", default: false },
+  "max-message-bytes": { type: "number", description: "largest WebSocket message", default: 4 * 1024 * 1024, integer: true, min: 1 },
+  "max-connections-per-client": { type: "number", description: "connections per client IP", default: 32, integer: true, min: 1 },
+  "max-connections": { type: "number", description: "connections in total", default: 10_000, integer: true, min: 1 },
+  "bytes-per-second": { type: "number", description: "per connection and direction, 0 = unlimited (excess is delayed, not dropped)", default: 0, min: 0 },
+  "idle-timeout-ms": { type: "number", description: "close connections idle this long, 0 = never", default: 300_000, integer: true, min: 0 },
+  stats: { type: "boolean", description: "serve GET /stats (JSON counters; token-protected like the WebSocket path)", default: false },
+  quiet: { type: "boolean", description: "log refusals only (not every open/close)", default: false },
+} as const satisfies OptionSpecs;
+
+function parseListen(value: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`Option --listen expects HOST:PORT, got "${value}"`);
+  return { host: m[1].replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
+
+/** Starts the proxy from command-line arguments; exported for tests (which stop it with `signal`). */
+export async function startFromArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): Promise<KafkaProxy | undefined> {
+  const { options, help } = parseArgs(argv, specs);
+  if (help) {
+    process.stdout.write(formatHelp("kafkasm proxy --allow H:P[,H:P] [options]",
+      "WebSocket-to-Kafka proxy: clients open ws://HOST:PORT/broker/<host>:<port>; only allow-listed brokers are reachable.",
+      specs, [
+        "Token: clients send it as ?token=…, as the subprotocol kafkasm.bearer.<token>, or as Authorization: Bearer.",
+        "Example: kafkasm proxy --listen 0.0.0.0:8080 --allow kafka1:9092,kafka2:9092 --origin https://app.example --token $T",
+      ]));
+    return undefined;
+  }
+  const allow = options.allow.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const a of allow) if (!parseBrokerTarget(a)) throw new UsageError(`Option --allow: "${a}" is not host:port`);
+  if (allow.length === 0) throw new UsageError("Option --allow needs at least one host:port");
+  const { host, port } = parseListen(options.listen);
+  const quiet = options.quiet;
+  return startProxy({
+    host, port, allow,
+    token: options.token ?? env.KAFKASM_PROXY_TOKEN,
+    origins: options.origin?.split(",").map((s) => s.trim()).filter(Boolean),
+    requireOrigin: options.requireOrigin,
+    maxMessageBytes: options.maxMessageBytes,
+    maxConnectionsPerClient: options.maxConnectionsPerClient,
+    maxConnections: options.maxConnections,
+    bytesPerSecond: options.bytesPerSecond,
+    idleTimeoutMs: options.idleTimeoutMs,
+    statsPath: options.stats ? "/stats" : undefined,
+    log: (e) => {
+      if (quiet && e.event !== "refused") return;
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+    },
+  });
+}
+
+/** `kafkasm proxy …`: resolves with the exit code after SIGINT/SIGTERM and a clean shutdown. */
+export async function run(argv: string[]): Promise<number> {
+  const proxy = await startFromArgs(argv);
+  if (!proxy) return 0;
+  process.stdout.write(`kafkasm proxy listening on ${proxy.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => { process.off("SIGINT", stop); process.off("SIGTERM", stop); resolve(); };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  await proxy.close();
+  const s = proxy.stats();
+  process.stderr.write(`kafkasm proxy: closed (${s.connections.total} connections, ${s.refused.total} refused)\n`);
+  return 0;
+}

@@ -1,0 +1,83 @@
+// The websocket transport's own behaviour: URL mapping, token subprotocol, write backpressure, errors.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { WebSocket, WebSocketServer } from "ws";
+import { brokerUrl, websocketTransport } from "../../src/transport/websocket.ts";
+import { until } from "./helpers.ts";
+
+const b = (host: string, port: number, nodeId = -1) => ({ host, port, nodeId });
+
+test("brokerUrl fills {host}, {port}, {nodeId}, brackets IPv6, and looks up per-broker maps (websockify)", () => {
+  assert.equal(brokerUrl("wss://p.example/broker/{host}:{port}", b("kafka1", 9092)), "wss://p.example/broker/kafka1:9092");
+  assert.equal(brokerUrl("ws://gw:{port}/n{nodeId}", b("h", 1, 3)), "ws://gw:1/n3");
+  assert.equal(brokerUrl("ws://p/broker/{host}:{port}", b("::1", 9092)), "ws://p/broker/[::1]:9092");
+  const map = { "kafka1:9092": "ws://gw:8001", "kafka2:9092": "ws://gw:8002" };
+  assert.equal(brokerUrl(map, b("kafka2", 9092, 2)), "ws://gw:8002");
+  assert.throws(() => brokerUrl(map, b("kafka3", 9092)), /no WebSocket URL for it/);
+  assert.equal(brokerUrl((a) => `ws://x/${a.nodeId}`, b("h", 1, 7)), "ws://x/7");
+});
+
+test("an unmapped broker rejects the connect promise (no throw) naming the broker", async () => {
+  const t = websocketTransport({ url: {}, WebSocket: WebSocket as never });
+  try { await t(b("kafka9", 9092), { onData() {}, onClose() {} }); assert.unreachable(); }
+  catch (e) { assert.match((e as Error).message, /Cannot connect to broker kafka9:9092/); }
+});
+
+test("offers the token as the kafkasm.bearer.<token> subprotocol and rejects tokens that cannot be a subprotocol", async () => {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, handleProtocols: (p) => (p.has("kafkasm") ? "kafkasm" : false) });
+  await new Promise((r) => wss.once("listening", r));
+  const port = (wss.address() as { port: number }).port;
+  let offered = "";
+  wss.on("connection", (_ws, req) => (offered = String(req.headers["sec-websocket-protocol"])));
+  const t = websocketTransport({ url: `ws://127.0.0.1:${port}/`, token: "abc_DEF-1", WebSocket: WebSocket as never });
+  const s = await t(b("h", 1), { onData() {}, onClose() {} });
+  assert.equal(offered.split(/,\s*/), ["kafkasm", "kafkasm.bearer.abc_DEF-1"]);
+  s.close();
+  assert.throws(() => websocketTransport({ url: "ws://x", token: "has space", WebSocket: WebSocket as never }), /token/);
+  await new Promise((r) => wss.close(r));
+});
+
+test("write() resolves only once bufferedAmount is back under highWaterMark, and data arrives as Uint8Array", async () => {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise((r) => wss.once("listening", r));
+  const port = (wss.address() as { port: number }).port;
+  let serverWs: WebSocket | undefined;
+  let serverGot = 0;
+  wss.on("connection", (ws) => { serverWs = ws; ws.on("message", (d: Buffer) => (serverGot += d.length)); });
+  const chunks: Uint8Array[] = [];
+  const t = websocketTransport({ url: `ws://127.0.0.1:${port}/`, WebSocket: WebSocket as never, highWaterMark: 64 * 1024 });
+  const s = await t(b("h", 1), { onData: (c) => chunks.push(c), onClose() {} });
+  await until(() => serverWs !== undefined, 2000, "server side");
+  (serverWs as unknown as { pause(): void }).pause(); // the peer stops reading: the client buffer must fill
+  const big = new Uint8Array(8 * 1024 * 1024);
+  let resolved = false;
+  const p = s.write(big).then(() => (resolved = true));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.is(resolved, false, "write waits while the peer does not read");
+  (serverWs as unknown as { resume(): void }).resume();
+  await p;
+  assert.ok(resolved);
+  await until(() => serverGot === big.length, 5000, "all bytes at the server");
+  serverWs!.send(Buffer.from([5, 6]));
+  await until(() => chunks.length === 1, 2000, "data back");
+  assert.instance(chunks[0], Uint8Array);
+  assert.equal([...chunks[0]], [5, 6]);
+  s.close();
+  await new Promise((r) => wss.close(r));
+});
+
+test("a non-binary message from the peer closes the socket with an error", async () => {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise((r) => wss.once("listening", r));
+  const port = (wss.address() as { port: number }).port;
+  wss.on("connection", (ws) => ws.send("text"));
+  let err: Error | undefined;
+  let closed = false;
+  const t = websocketTransport({ url: `ws://127.0.0.1:${port}/`, WebSocket: WebSocket as never });
+  await t(b("h", 1), { onData() {}, onClose: (e) => { err = e; closed = true; } });
+  await until(() => closed, 2000, "close");
+  assert.match(err!.message, /non-binary/);
+  await new Promise((r) => wss.close(r));
+});
+
+test.run();
