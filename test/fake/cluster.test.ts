@@ -53,6 +53,18 @@ test("Metadata lists live brokers, leaders round-robin, and UNKNOWN_TOPIC_OR_PAR
   assert.equal([after.topics[0].partitions[0].leaderId, after.topics[0].partitions[0].leaderEpoch], [2, 1]);
 });
 
+test("a leaderless partition: Metadata says LEADER_NOT_AVAILABLE with leader -1, Produce NOT_LEADER_OR_FOLLOWER", async () => {
+  const { cluster, c1 } = await setup();
+  cluster.setLeader("t", 0, -1);
+  const p = (await c1.send(Metadata, 12, { topics: ["t"] })).topics[0].partitions[0];
+  assert.equal([p.errorCode, p.leaderId], [5, -1]);
+  const res = await c1.send(Produce, 10, produceReq("t", 0, batch(["x"])));
+  assert.is(res.topics[0].partitions[0].errorCode, ERR.NOT_LEADER_OR_FOLLOWER);
+  assert.is(res.nodeEndpoints, undefined);
+  cluster.setLeader("t", 0, 1);
+  assert.is((await c1.send(Produce, 10, produceReq("t", 0, batch(["x"])))).topics[0].partitions[0].errorCode, 0);
+});
+
 test("Produce appends to the leader's log with increasing offsets and decodes the records", async () => {
   const { cluster, c1 } = await setup();
   const r1 = await c1.send(Produce, 7, produceReq("t", 0, batch(["a", "b"])));

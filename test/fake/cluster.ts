@@ -261,12 +261,15 @@ export class FakeCluster {
     return p;
   }
 
-  /** Moves leadership (bumps the leader epoch). Producer state moves with the log, as in Kafka. */
+  /**
+   * Moves leadership (bumps the leader epoch); -1 leaves the partition leaderless (Metadata then says
+   * LEADER_NOT_AVAILABLE, Produce NOT_LEADER_OR_FOLLOWER). Producer state moves with the log, as in Kafka.
+   */
   setLeader(topic: string, index: number, nodeId: number): void {
     const p = this.partition(topic, index);
     p.leader = nodeId;
     p.leaderEpoch++;
-    if (!p.replicas.includes(nodeId)) p.replicas.push(nodeId);
+    if (nodeId >= 0 && !p.replicas.includes(nodeId)) p.replicas.push(nodeId);
   }
 
   /** Stops a broker: closes its connections and refuses new ones. */
@@ -466,7 +469,7 @@ export class FakeCluster {
       return {
         errorCode: 0, name, topicId: topicIdOf(name), isInternal: false, topicAuthorizedOperations: -2147483648,
         partitions: ps.map((p) => ({
-          errorCode: 0, partitionIndex: p.index, leaderId: p.leader, leaderEpoch: p.leaderEpoch,
+          errorCode: p.leader < 0 ? 5 /* LEADER_NOT_AVAILABLE */ : 0, partitionIndex: p.index, leaderId: p.leader, leaderEpoch: p.leaderEpoch,
           replicaNodes: p.replicas.slice(), isrNodes: p.replicas.slice(), offlineReplicas: [],
         })),
       };
@@ -516,7 +519,9 @@ export class FakeCluster {
       const partitions: ProducePartitionResponse[] = [];
       for (const pd of t.partitions) {
         const res = await this.appendPartition(ctx.broker, t.name, pd.index, pd.records, req.acks);
-        if (res.currentLeader && v >= 10) leaders.add(res.currentLeader.leaderId);
+        if (res.currentLeader && v >= 10) {
+          if (res.currentLeader.leaderId >= 0) leaders.add(res.currentLeader.leaderId);
+        }
         else delete res.currentLeader;
         partitions.push(res);
       }
