@@ -8,6 +8,8 @@ import { ApiVersions } from "../../src/protocol/api-versions.ts";
 import { Metadata } from "../../src/protocol/metadata.ts";
 import { Produce } from "../../src/protocol/produce.ts";
 import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
+import { Fetch } from "../../src/protocol/fetch.ts";
+import { FindCoordinator } from "../../src/protocol/find-coordinator.ts";
 
 const dir = new URL("../fixtures/protocol/", import.meta.url);
 function golden(name: string): Uint8Array {
@@ -69,6 +71,19 @@ test("InitProducerId v4 epoch-bump request and response match the golden bytes",
     transactionalId: null, transactionTimeoutMs: 60000, producerId: 4000, producerEpoch: 3,
   }));
   responseGolden("init-producer-id-v4-response.hex", InitProducerId, 4, { throttleTimeMs: 0, errorCode: 0, producerId: 8589934593, producerEpoch: 4 });
+});
+
+test("Fetch v12 response with a current_leader tag and FindCoordinator v4 batched request match the golden bytes", () => {
+  const bytes = golden("fetch-v12-response.hex");
+  const d = decodeResponseFrame(Fetch, 12, bytes);
+  const p = d.responses[0].partitions[0];
+  assert.equal({ ...p, records: [...p.records!] }, {
+    partitionIndex: 1, errorCode: 0, highWatermark: 12, lastStableOffset: 12, logStartOffset: 0, abortedTransactions: [],
+    preferredReadReplica: -1, records: [0xaa, 0xbb, 0xcc], currentLeader: { leaderId: 3, leaderEpoch: 2 },
+  });
+  assert.equal([d.throttleTimeMs, d.errorCode, d.sessionId, d.responses[0].topic], [0, 0, 0, "events"]);
+  assert.is(hex(encodeResponseFrame(Fetch, 12, 9, d).subarray(4)), hex(bytes));
+  requestGolden("find-coordinator-v4-request.hex", () => encodeRequestFrame(FindCoordinator, 4, 5, "kafkasm", { keyType: 1, keys: ["txn-1"] }));
 });
 
 test.run();
