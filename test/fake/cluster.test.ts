@@ -139,6 +139,15 @@ test("acks=0 appends and sends no response; the next response on the connection 
   assert.equal(cluster.values("t", 0), ["quiet"]);
 });
 
+test("an injected error on an acks=0 Produce closes the connection instead of answering, as Kafka does", async () => {
+  const { cluster, c1 } = await setup();
+  cluster.pushErrors(ApiKey.Produce, [ERR.NOT_LEADER_OR_FOLLOWER]);
+  await c1.send(Produce, 7, produceReq("t", 0, batch(["lost"]), 0), false);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.ok(c1.closedWith instanceof Error);
+  assert.equal(cluster.values("t", 0), []);
+});
+
 test("injected errors apply to the next requests of that API only, without appending", async () => {
   const { cluster, c1 } = await setup();
   cluster.pushErrors(ApiKey.Produce, [ERR.NOT_ENOUGH_REPLICAS, ERR.REQUEST_TIMED_OUT]);

@@ -431,7 +431,12 @@ export class FakeCluster {
       return;
     }
     if (action && "dropResponse" in action) return;
-    if (response === undefined) return; // acks=0 and the like
+    if (header.apiKey === ApiKey.Produce && (request as ProduceRequest).acks === 0) {
+      // acks=0 never gets a response; a broker that fails such a request closes the connection instead.
+      if (action && "error" in action) socket.close(new Error(`Broker ${broker.nodeId} closed the connection after a failed acks=0 Produce`));
+      return;
+    }
+    if (response === undefined) return;
     // A too-new ApiVersions request is answered with a v0 body (header v0), as Kafka does (KIP-511).
     const version = tooNewApiVersions ? 0 : header.apiVersion;
     let out = encodeResponseFrame(api, version, header.correlationId, response);
