@@ -130,9 +130,6 @@ export class PartitionState {
   open: Batch | null = null;
   /** Idempotence: the sequence the next new batch gets. */
   nextSequence = 0;
-  /** Idempotence: a batch of this partition is waiting to be resent; send nothing new until every
-   *  in-flight batch has come back, then resend in sequence order. */
-  retrying = false;
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;

@@ -7,8 +7,9 @@
  * Ordering with idempotence: a partition's batches get consecutive sequences when first drained and
  * keep them. When one needs a retry, the partition sends nothing more until every batch it has in
  * flight has come back (later ones fail too, or succeed if the earlier one had in fact been written);
- * the failed batches are put back in sequence order and resent from the lowest. That is how the Java
- * client and franz-go keep up to 5 in flight without reordering or duplicates.
+ * the failed batches are put back in sequence order and resent one at a time from the lowest, then
+ * pipelining resumes. That is how the Java client keeps up to 5 in flight without reordering or
+ * duplicates.
  */
 import type { Codec } from "../../bindings/codec.ts";
 import type { CompressionCodec } from "../compression/codec.ts";
@@ -143,10 +144,10 @@ export class Sender {
         continue;
       }
       if (pid) {
-        if (tp.retrying) {
-          if (tp.inFlight.length > 0) continue;
-          tp.retrying = false;
-        }
+        // A retried batch goes out alone: only when nothing of its partition is in flight (later
+        // batches behind a failed one fail too on a real broker and come back to the queue in order),
+        // and retried batches one at a time until they are through, as the Java client does.
+        if (tp.queue[0].attempts > 0 && tp.inFlight.length > 0) continue;
         if (tp.inFlight.length >= MAX_IDEMPOTENT_IN_FLIGHT) continue;
       }
       const at = this.#readyAt(tp.queue[0]);
@@ -186,7 +187,7 @@ export class Sender {
         let k = 0;
         for (const tp of parts) {
           if (tp.queue.length === 0) continue;
-          if (pid && (tp.retrying || tp.inFlight.length >= MAX_IDEMPOTENT_IN_FLIGHT)) continue;
+          if (pid && (tp.queue[0].attempts > 0 || tp.inFlight.length >= MAX_IDEMPOTENT_IN_FLIGHT)) continue;
           const at = this.#readyAt(tp.queue[0]);
           if (at > now) {
             nextWake = Math.min(nextWake, at);
@@ -382,18 +383,17 @@ export class Sender {
       this.#finalFail(b, err);
       return;
     }
-    const backoff = this.backoff(b.attempts);
-    if (now + backoff >= deadline) {
+    if (now >= deadline) {
       this.#finalFail(b, this.#timeoutError(b, now));
       return;
     }
-    b.retryAt = now + backoff;
+    // A retry due after the deadline never happens: #expire fails the batch at the deadline.
+    b.retryAt = now + this.backoff(b.attempts);
     // Back into the queue in creation order (= sequence order with idempotence).
     const q = b.tp.queue;
     let i = 0;
     while (i < q.length && q[i].id < b.id) i++;
     q.splice(i, 0, b);
-    if (this.#pid) b.tp.retrying = true;
     this.active.add(b.tp);
   }
 
@@ -465,7 +465,6 @@ export class Sender {
       if (!t.partitions) continue;
       for (const tp of t.partitions) {
         tp.nextSequence = 0;
-        tp.retrying = false;
         for (const b of tp.queue) b.baseSequence = -1;
       }
     }

@@ -139,4 +139,27 @@ test("a connect failure is a retriable CONNECTION_ERROR naming the address", asy
   assert.match(e.message, /127\.0\.0\.1:9092/);
 });
 
+test("an answer to a request sent without expecting one (acks 0 on librdkafka's mock) is ignored; an undecodable body fails only its request", async () => {
+  const s = scripted();
+  const conn = new Connection(addr, s.transport, { clientId: "t", requestTimeoutMs: 1000, maxInFlight: 5, clock: new ManualClock() });
+  await conn.connect();
+  await conn.request(ApiVersions, 0, {}, false);
+  const p1 = conn.request(ApiVersions, 0, {}).catch((e) => e);
+  const p2 = conn.request(ApiVersions, 0, {});
+  await flush(1);
+  const ids = s.written.map(correlationIdOf);
+  s.handlers!.onData(encodeResponseFrame(ApiVersions, 0, ids[0], response(0)));
+  // A body that does not parse as ApiVersions v0 (trailing garbage), then a good answer.
+  const bad = encodeResponseFrame(ApiVersions, 0, ids[1], response(0));
+  const badPadded = new Uint8Array(bad.length + 3);
+  badPadded.set(bad);
+  new DataView(badPadded.buffer).setInt32(0, bad.length - 4 + 3);
+  s.handlers!.onData(badPadded);
+  s.handlers!.onData(encodeResponseFrame(ApiVersions, 0, ids[2], response(3)));
+  const e1 = await p1;
+  assert.is(e1.code, "PROTOCOL_ERROR");
+  assert.is((await p2).apiKeys[0].maxVersion, 3);
+  assert.is(conn.isClosed, false);
+});
+
 test.run();

@@ -1,0 +1,75 @@
+/**
+ * `writable(producer, { topic })`: a WHATWG `WritableStream` of records, so any `ReadableStream`
+ * can be piped into Kafka (`readable.pipeTo(writable(producer, { topic: "events" }))`) in every
+ * runtime. Backpressure: at most `maxPending` records may be sent and not yet acknowledged; a
+ * write beyond that waits for acks, so a fast source is slowed to what the cluster takes instead of
+ * growing memory. The first delivery failure errors the stream (later writes reject with it);
+ * `close()` resolves once every record written was acknowledged.
+ */
+import type { KafkasmError } from "../errors.ts";
+import type { ProducerRecord, RecordMetadata } from "./config.ts";
+
+/** What a {@link writable} needs from a producer: `Producer` fits. */
+export interface SendingProducer<K, V> {
+  send(record: ProducerRecord<K, V>, callback: (error: KafkasmError | null, metadata?: RecordMetadata) => void): void;
+}
+
+/** A chunk written to the stream: a record without `topic` (the stream's) or with its own. */
+export type WritableRecord<K, V> = Omit<ProducerRecord<K, V>, "topic"> & { topic?: string };
+
+export interface WritableOptions {
+  /** Topic of every record that does not name its own. */
+  topic: string;
+  /** [maxPending=1024] Records sent and not yet acknowledged before `write()` waits. */
+  maxPending?: number;
+}
+
+/** Returns a WritableStream that sends every chunk with `producer.send`. */
+export function writable<K = string | Uint8Array, V = string | Uint8Array>(
+  producer: SendingProducer<K, V>,
+  options: WritableOptions,
+): WritableStream<WritableRecord<K, V>> {
+  const topic = options?.topic;
+  if (typeof topic !== "string" || topic.length === 0) {
+    throw new TypeError(`Cannot create writable: topic must be a non-empty string, got ${JSON.stringify(topic)}`);
+  }
+  const maxPending = options.maxPending ?? 1024;
+  if (!Number.isInteger(maxPending) || maxPending < 1) {
+    throw new TypeError(`Cannot create writable: maxPending must be a positive integer, got ${String(maxPending)}`);
+  }
+  let pending = 0;
+  let failure: KafkasmError | undefined;
+  let wake: (() => void) | undefined;
+  let controllerRef: WritableStreamDefaultController | undefined;
+
+  const settled = (error: KafkasmError | null) => {
+    pending--;
+    if (error && !failure) {
+      failure = error;
+      controllerRef?.error(error);
+    }
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const waitFor = async (cond: () => boolean) => {
+    while (!cond() && !failure) await new Promise<void>((r) => (wake = r));
+    if (failure) throw failure;
+  };
+
+  return new WritableStream<WritableRecord<K, V>>({
+    start(controller) {
+      controllerRef = controller;
+    },
+    async write(chunk) {
+      if (failure) throw failure;
+      const record = (chunk.topic === undefined ? { ...chunk, topic } : chunk) as ProducerRecord<K, V>;
+      pending++;
+      producer.send(record, settled);
+      if (pending >= maxPending) await waitFor(() => pending < maxPending);
+    },
+    async close() {
+      await waitFor(() => pending === 0);
+    },
+  }, { highWaterMark: 1 });
+}
