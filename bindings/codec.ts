@@ -400,6 +400,8 @@ class WasmRecordBatchBuilder implements RecordBatchBuilder {
     headers?: RecordHeaders): boolean {
     if (this.released) this.check("append a record");
     if (!Number.isSafeInteger(timestamp)) throw new ClientError("INVALID_RECORD", `Cannot append a record: timestamp ${timestamp} is not an integer number of milliseconds`);
+    if (key !== null && typeof key !== "string" && !(key instanceof Uint8Array)) throw notBytes("key", key);
+    if (value !== null && typeof value !== "string" && !(value instanceof Uint8Array)) throw notBytes("value", value);
     const hc = headers == null ? 0 : headerCount(headers);
     const kMin = key === null ? 0 : key.length;
     const vMin = value === null ? 0 : value.length;
@@ -500,16 +502,26 @@ class WasmRecordBatchBuilder implements RecordBatchBuilder {
   }
 }
 
+function notBytes(what: string, v: unknown): ClientError {
+  return new ClientError("INVALID_RECORD", `Cannot append a record: the ${what} is a ${typeof v}, not a Uint8Array, string or null`);
+}
+
 function headersWorst(headers: RecordHeaders): number {
   let n = 0;
   if (Array.isArray(headers)) {
     for (let i = 0; i < headers.length; i++) {
       const h = (headers as readonly RecordHeader[])[i]!;
+      if (typeof h?.key !== "string") throw new ClientError("INVALID_RECORD", `Cannot append a record: header ${i} has no string key`);
+      if (h.value != null && typeof h.value !== "string" && !(h.value instanceof Uint8Array)) throw notBytes(`header "${h.key}" value`, h.value);
       n += 8 + 3 * h.key.length + valueWorst(h.value);
     }
   } else {
     const obj = headers as Readonly<Record<string, Uint8Array | string | null>>;
-    for (const k in obj) n += 8 + 3 * k.length + valueWorst(obj[k]!);
+    for (const k in obj) {
+      const v = obj[k];
+      if (v != null && typeof v !== "string" && !(v instanceof Uint8Array)) throw notBytes(`header "${k}" value`, v);
+      n += 8 + 3 * k.length + valueWorst(v);
+    }
   }
   return n;
 }
@@ -533,7 +545,6 @@ function stageHeaders(u8: Uint8Array, dv: DataView, p: number, headers: RecordHe
 }
 
 function stageHeader(u8: Uint8Array, dv: DataView, p: number, key: string, value: Uint8Array | string | null): number {
-  if (typeof key !== "string") throw new ClientError("INVALID_RECORD", `Cannot append a record: header key ${String(key)} is not a string`);
   const kl = putBytes(u8, p + 4, key);
   dv.setInt32(p, kl, true);
   p += 4 + kl;

@@ -191,6 +191,12 @@ test("build of an empty builder, use after release and bad producer fields are t
   throwsCode(() => b.build({ ...plain, producerId: 1.5 }), "INVALID_RECORD");
   throwsCode(() => b.append(Number.NaN, null, null), "INVALID_RECORD");
   throwsCode(() => b.append(1.5, null, null), "INVALID_RECORD");
+  throwsCode(() => b.append(1, 42 as unknown as string, null), "INVALID_RECORD");
+  throwsCode(() => b.append(1, null, {} as unknown as Uint8Array), "INVALID_RECORD");
+  throwsCode(() => b.append(1, null, null, [{ key: undefined as unknown as string, value: null }]), "INVALID_RECORD");
+  throwsCode(() => b.append(1, null, null, [{ key: "k", value: 7 as unknown as string }]), "INVALID_RECORD");
+  throwsCode(() => b.append(1, null, null, { k: [1] as unknown as string }), "INVALID_RECORD");
+  assert.is(b.recordCount, 1, "rejected records stage nothing");
   b.release();
   b.release(); // idempotent
   throwsCode(() => b.append(1, null, null), "WASM_ERROR");
