@@ -35,6 +35,16 @@ function compressionError(codec: string, action: string, status: number, maxOutp
   return new ClientError("COMPRESSION_ERROR", `Cannot ${action} ${codec} data: ${why[status] ?? `status ${status}`}`);
 }
 
+/** Anything but our own typed errors (e.g. a WebAssembly trap) still surfaces as COMPRESSION_ERROR. */
+function guard<T>(codec: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ClientError) throw e;
+    throw new ClientError("COMPRESSION_ERROR", `Cannot decompress ${codec} data: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
+}
+
 function checkMax(codec: string, maxOutputBytes: number): void {
   if (!(maxOutputBytes >= 0) || !Number.isSafeInteger(maxOutputBytes)) {
     throw new ClientError("COMPRESSION_ERROR", `Cannot decompress ${codec} data: maxOutputBytes ${maxOutputBytes} is not a non-negative integer`);
@@ -101,6 +111,9 @@ export class SnappyWasm {
   /** Decompresses xerial-framed or raw snappy, refusing more than `maxOutputBytes` of output. */
   decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
     checkMax("snappy", maxOutputBytes);
+    return guard("snappy", () => this.#decompress(data, maxOutputBytes));
+  }
+  #decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
     const ws = this.#ws, x = ws.exports;
     ws.stage(data, 0);
     const declared = x.snappy_uncompressed_length(ws.base, data.length);
@@ -141,6 +154,9 @@ export class Lz4Wasm {
   /** Decompresses LZ4 frame(s), verifying any checksums, refusing more than `maxOutputBytes`. */
   decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
     checkMax("lz4", maxOutputBytes);
+    return guard("lz4", () => this.#decompress(data, maxOutputBytes));
+  }
+  #decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
     const ws = this.#ws, x = ws.exports;
     ws.stage(data, 0);
     const bound = x.lz4_decompressed_bound(ws.base, data.length);
@@ -232,6 +248,9 @@ export class ZstdWasm {
    */
   decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
     checkMax("zstd", maxOutputBytes);
+    return guard("zstd", () => this.#decompress(data, maxOutputBytes));
+  }
+  #decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
     const x = this.#x;
     const src = this.#alloc(data.length);
     try {
