@@ -264,7 +264,7 @@ async function kcatInput(records: number, size: number): Promise<string> {
   const ws = createWriteStream(file);
   for (let left = records; left > 0; left -= 1000) {
     const ok = ws.write(left >= 1000 ? block : block.subarray(0, left * line.length));
-    if (!ok) await new Promise((r) => ws.once("drain", r));
+    if (!ok) await new Promise<void>((r) => ws.once("drain", () => r()));
   }
   await new Promise<void>((r, j) => ws.end((e?: Error | null) => (e ? j(e) : r())));
   return file;

@@ -118,7 +118,7 @@ export function parseArgs<S extends OptionSpecs>(argv: readonly string[], specs:
   }
   const options: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs)) {
-    let v = values[name];
+    let v: string | number | boolean | undefined = values[name];
     if (v === undefined && !help && spec.required) throw new UsageError(`Missing required option --${name}`);
     if (v === undefined) v = spec.default;
     options[camel(name)] = v;

@@ -1,0 +1,104 @@
+// `kafkasm produce` end to end against the mock cluster: stdin lines in, kcat reads them back.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
+import { startCluster, ApiKey, type Cluster } from "../harness/cluster.ts";
+import { consumeAll, queryOffsets } from "../harness/kcat.ts";
+
+const root = new URL("../..", import.meta.url).pathname;
+let cluster: Cluster;
+
+test.before(async () => {
+  cluster = await startCluster({ brokers: 3 });
+});
+test.after(async () => {
+  await cluster?.stop();
+});
+
+interface Run { code: number | null; stdout: string; stderr: string; summary: { records: number; failed: number; seconds: number } }
+
+/** Runs the CLI with `input` on stdin, written in uneven chunks. */
+function produce(args: string[], input: string, timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "produce", ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`produce timed out; stderr: ${stderr}`)); }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const last = stdout.trim().split("\n").pop() ?? "";
+      let summary;
+      try { summary = JSON.parse(last); } catch { summary = undefined; }
+      resolve({ code, stdout, stderr, summary });
+    });
+    child.stdin.on("error", () => {});
+    (async () => {
+      const bytes = Buffer.from(input);
+      for (let pos = 0, step = 7; pos < bytes.length; pos += step, step = (step * 31) % 65_521 + 1) {
+        if (!child.stdin.write(bytes.subarray(pos, pos + step))) await new Promise((r) => child.stdin.once("drain", r));
+      }
+      child.stdin.end();
+    })();
+  });
+}
+
+test("stdin lines become records; --key-separator splits key and value; kcat reads them back", async () => {
+  await cluster.createTopic("cli-keys", 3);
+  const r = await produce(["--brokers", cluster.bootstrap, "--topic", "cli-keys", "--key-separator", "::", "--acks", "all"],
+    "user-1::{\"a\":1}\nuser-2::second\nno separator here\nuser-1::third ::with more\n");
+  assert.is(r.code, 0, r.stderr);
+  assert.equal({ records: r.summary.records, failed: r.summary.failed }, { records: 4, failed: 0 });
+  assert.type(r.summary.seconds, "number");
+  const got = await consumeAll(cluster.bootstrap, "cli-keys", { count: 4 });
+  const pairs = got.map((g) => [g.key, g.payload]).sort((a, b) => String(a[1]).localeCompare(String(b[1])));
+  assert.equal(pairs, [
+    [null, "no separator here"], ["user-2", "second"], ["user-1", "third ::with more"], ["user-1", "{\"a\":1}"],
+  ].sort((a, b) => String(a[1]).localeCompare(String(b[1]))));
+  // Same key, same partition, in line order.
+  const user1 = got.filter((g) => g.key === "user-1");
+  assert.is(user1[0]!.partition, user1[1]!.partition);
+  assert.equal(user1.map((g) => g.payload), ["{\"a\":1}", "third ::with more"]);
+});
+
+test("20,000 lines stream through in order (one partition) with acks 1 and no idempotence", async () => {
+  await cluster.createTopic("cli-many", 1);
+  const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${"x".repeat(i % 50)}`);
+  const r = await produce(["--brokers", cluster.bootstrap, "--topic", "cli-many", "--acks", "1", "--no-idempotent"], lines.join("\n") + "\n");
+  assert.is(r.code, 0, r.stderr);
+  assert.equal({ records: r.summary.records, failed: r.summary.failed }, { records: 20_000, failed: 0 });
+  const got = await consumeAll(cluster.bootstrap, "cli-many", { count: 20_000, timeoutMs: 30_000 });
+  assert.ok(got.every((g, i) => g.payload === lines[i]), "order and content");
+});
+
+test("empty stdin: exit 0 and {records: 0, failed: 0}", async () => {
+  await cluster.createTopic("cli-empty", 1);
+  const r = await produce(["--brokers", cluster.bootstrap, "--topic", "cli-empty"], "");
+  assert.is(r.code, 0, r.stderr);
+  assert.equal({ records: r.summary.records, failed: r.summary.failed }, { records: 0, failed: 0 });
+});
+
+test("records the broker rejects: exit 1, the Kafka error code on stderr, failed count in the JSON", async () => {
+  if (cluster.external) return;
+  await cluster.createTopic("cli-reject", 1);
+  // MESSAGE_TOO_LARGE (10) is not retriable: every record of the batch fails at once.
+  await cluster.pushRequestErrors(ApiKey.Produce, [10]);
+  const r = await produce(["--brokers", cluster.bootstrap, "--topic", "cli-reject", "--acks", "1", "--no-idempotent", "--linger-ms", "50"], "a\nb\nc\n");
+  await cluster.clearRequestErrors(ApiKey.Produce);
+  assert.is(r.code, 1);
+  assert.is(r.summary.records, 3);
+  assert.is(r.summary.failed, 3);
+  assert.match(r.stderr, /MESSAGE_TOO_LARGE/);
+  assert.match(r.stderr, /3 of 3 records failed/);
+  const offsets = await queryOffsets(cluster.bootstrap, "cli-reject");
+  assert.is(offsets[0]!.high, 0);
+});
+
+test("unreachable brokers: exit 1 within --timeout-ms, every record failed with a typed code", async () => {
+  const r = await produce(["--brokers", "127.0.0.1:1", "--topic", "t", "--timeout-ms", "1500"], "a\nb\n", 20_000);
+  assert.is(r.code, 1);
+  assert.equal({ records: r.summary.records, failed: r.summary.failed }, { records: 2, failed: 2 });
+  assert.match(r.stderr, /line 1: [A-Z_]+: /);
+});
+
+test.run();
