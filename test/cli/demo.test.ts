@@ -57,4 +57,32 @@ test("the same workload with one event sent twice fails the duplicate check", as
   assert.ok(v.checks.some((c) => c.name === "count" && !c.ok));
 });
 
+function runDemo(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/demo.ts", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("close", (code) => resolve({ code, out }));
+  });
+}
+
+test("npm start's demo: produces through kafkasm, verifies every record with kcat, exits 0", async () => {
+  const r = await runDemo(["--events", "5000"]);
+  assert.is(r.code, 0, r.out);
+  for (const check of ["count", "nothing missing", "no duplicates", "per-key order", "Java partitioning", "headers"]) {
+    assert.match(r.out, new RegExp(`✓ ${check}`), check);
+  }
+  assert.match(r.out, /5,000 read back, 5,000 acknowledged/);
+  assert.match(r.out, /events\/s/);
+  assert.match(r.out, /OK/);
+});
+
+test("the demo's offsets-only verification (for runs larger than the mock keeps) passes too", async () => {
+  const r = await runDemo(["--events", "3000", "--read-back", "offsets", "--acks", "1"]);
+  assert.is(r.code, 0, r.out);
+  assert.match(r.out, /✓ count +3,000 new offsets/);
+  assert.match(r.out, /✓ Java partitioning/);
+});
+
 test.run();
