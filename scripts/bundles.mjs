@@ -3,4 +3,14 @@ export const bundles = [
   { entryPoints: ["src/index.ts"], outfile: "dist/node/index.js", platform: "node", target: "node20", external: ["ws"] },
   { entryPoints: ["src/codec.ts"], outfile: "dist/node/codec.js", platform: "node", target: "node20" },
   { entryPoints: ["src/cli/main.ts"], outfile: "dist/node/cli.js", platform: "node", target: "node20", external: ["ws"] },
+  { entryPoints: ["src/proxy/proxy.ts"], outfile: "dist/node/proxy.js", platform: "node", target: "node20", external: ["ws"] },
+  // Browser: minified ESM; compression codecs are split into chunks loaded on first use (bench/size.ts).
+  { entryPoints: ["src/browser.ts"], outdir: "dist/browser", entryNames: "kafkasm", chunkNames: "chunks/[name]-[hash]",
+    splitting: true, minify: true, platform: "browser", target: "es2022" },
+  // workerd: the codec's .wasm stays a module import (copied next to index.js) because Workers forbid compiling bytes.
+  // (a workerd config lists index.js, kafkasm.wasm and every chunks/*.js as modules)
+  { entryPoints: ["src/workerd.ts"], outdir: "dist/workerd", entryNames: "index", assetNames: "[name]", chunkNames: "chunks/[name]-[hash]",
+    splitting: true, loader: { ".wasm": "copy" }, platform: "neutral", target: "es2022", external: ["cloudflare:sockets"] },
+  { entryPoints: ["src/deno.ts"], outdir: "dist/deno", entryNames: "index", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022" },
+  { entryPoints: ["src/bun.ts"], outdir: "dist/bun", entryNames: "index", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022" },
 ];

@@ -1,0 +1,33 @@
+/**
+ * The `kafkasm` entry for Cloudflare Workers / workerd: the public API with `connect()` from
+ * `cloudflare:sockets` as the default transport, and the codec's WebAssembly imported as a module
+ * (Workers forbid compiling WebAssembly from bytes, so the inline base64 copy cannot be used here).
+ *
+ * @example
+ * ```ts
+ * import { Producer } from "kafkasm"; // resolves here through the "workerd" export condition
+ * export default {
+ *   async fetch() {
+ *     const producer = new Producer({ brokers: ["kafka.example:9092"] });
+ *     await producer.send({ topic: "hits", value: "hello" });
+ *     await producer.close();
+ *     return new Response("ok");
+ *   },
+ * };
+ * ```
+ */
+// @ts-ignore -- a workerd built-in module; it exists only inside workerd.
+import { connect } from "cloudflare:sockets";
+// @ts-ignore -- workerd (and the bundle in dist/workerd/) import .wasm files as compiled modules.
+import wasmModule from "../build/kafkasm.wasm";
+import { setDefaultCodecSource } from "../bindings/codec.ts";
+import { setDefaultTransport } from "./producer/producer.ts";
+import { workerdTransport, type WorkerdConnect } from "./transport/workerd.ts";
+
+setDefaultCodecSource(wasmModule as WebAssembly.Module);
+setDefaultTransport(workerdTransport(connect as WorkerdConnect));
+
+export * from "./public.ts";
+export { workerdTransport };
+export { websocketTransport, type WebSocketTransportOptions } from "./transport/websocket.ts";
+export { writable, type WritableOptions, type WritableRecord } from "./producer/writable.ts";
