@@ -92,7 +92,10 @@ function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** Sets what {@link getCodec} instantiates (workerd passes its imported `WebAssembly.Module`). */
+/**
+ * Sets what {@link getCodec} and `loadCodec()` instantiate (workerd passes its imported
+ * `WebAssembly.Module`). Call it before the first getCodec(): the shared instance is not replaced.
+ */
 export function setDefaultCodecSource(source: WasmSource): void {
   defaultSource = source;
   defaultModule = undefined;
