@@ -1,0 +1,28 @@
+// Run by test/runtimes/{deno,bun}.test.ts inside Deno or Bun: imports that runtime's kafkasm entry
+// (native TCP by default) and produces COUNT keyed records "k<i%37>:<i>" to TOPIC, then prints one
+// JSON line { ok, count, partitions, runtime }. With PROXY_URL, goes through that kafkasm proxy
+// over the runtime's own global WebSocket instead.
+//   deno run --allow-net=127.0.0.1 produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
+//   bun produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
+declare const Deno: { args: string[]; version: { deno: string }; exit(code: number): never } | undefined;
+declare const Bun: { version: string } | undefined;
+declare const process: { argv: string[]; exit(code: number): never };
+
+const isDeno = typeof Deno !== "undefined";
+const args = isDeno ? Deno!.args : process.argv.slice(2);
+const [bootstrap, topic, countText, proxyUrl] = args;
+const count = Number(countText);
+const mod = isDeno ? await import("../../../src/deno.ts") : await import("../../../src/bun.ts");
+const { websocketTransport } = await import("../../../src/transport/websocket.ts");
+const transport = proxyUrl ? websocketTransport({ url: `${proxyUrl}/broker/{host}:{port}` }) : undefined;
+const producer = new mod.Producer({ brokers: bootstrap.split(","), lingerMs: 5, transport });
+const records = Array.from({ length: count }, (_, i) => ({ topic, key: `k${i % 37}`, value: `k${i % 37}:${i}` }));
+let result: unknown;
+try {
+  const metas = await producer.sendBatch(records);
+  result = { ok: true, count: metas.length, partitions: [...new Set(metas.map((m) => m.partition))].sort(), transport: proxyUrl ? "websocket" : "tcp", runtime: isDeno ? `deno ${Deno!.version.deno}` : `bun ${Bun!.version}` };
+} catch (e) {
+  result = { ok: false, error: String((e as Error)?.message ?? e), code: (e as { code?: string }).code };
+}
+await producer.close({ timeoutMs: 5000 });
+console.log(JSON.stringify(result));
