@@ -6,7 +6,8 @@
 //   bun produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
 declare const Deno: { args: string[]; version: { deno: string }; exit(code: number): never } | undefined;
 declare const Bun: { version: string } | undefined;
-declare const process: { argv: string[]; exit(code: number): never };
+
+export {};
 
 const isDeno = typeof Deno !== "undefined";
 const args = isDeno ? Deno!.args : process.argv.slice(2);
