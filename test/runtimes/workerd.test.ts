@@ -1,0 +1,113 @@
+// workerd (Cloudflare Workers' runtime): the dist/workerd bundle (WASM imported as a module,
+// connect() from cloudflare:sockets) in a worker that produces on request; kcat reads back.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import * as esbuild from "esbuild";
+import { startCluster } from "../harness/cluster.ts";
+import { consumeAll } from "../harness/kcat.ts";
+import { assertExactlyOnceInKeyOrder } from "../integration/helpers.ts";
+import { bin, root } from "./runtime-helpers.ts";
+
+const freePort = () => new Promise<number>((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+});
+
+const WORKER = `
+import { Producer } from "./kafkasm/index.js";
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    const brokers = url.searchParams.get("brokers").split(",");
+    const topic = url.searchParams.get("topic");
+    const count = Number(url.searchParams.get("count"));
+    const producer = new Producer({ brokers, lingerMs: 5 });
+    try {
+      const records = [];
+      for (let i = 0; i < count; i++) records.push({ topic, key: "k" + (i % 37), value: "k" + (i % 37) + ":" + i });
+      const metas = await producer.sendBatch(records);
+      return Response.json({ ok: true, count: metas.length, partitions: [...new Set(metas.map((m) => m.partition))] });
+    } catch (e) {
+      return Response.json({ ok: false, error: String(e && e.message || e), code: e && e.code }, { status: 500 });
+    } finally {
+      await producer.close({ timeoutMs: 5000 });
+    }
+  },
+};
+`;
+
+/** Builds dist/workerd's bundle (same options as scripts/bundles.mjs) into dir/kafkasm/. */
+async function buildBundle(dir: string): Promise<string[]> {
+  const { bundles } = await import("../../scripts/bundles.mjs") as { bundles: (esbuild.BuildOptions & { entryPoints: string[] })[] };
+  const b = bundles.find((x) => x.entryPoints[0] === "src/workerd.ts");
+  assert.ok(b, "scripts/bundles.mjs has a workerd bundle");
+  const outdir = join(dir, "kafkasm");
+  await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...b, outdir });
+  const files: string[] = [];
+  const walk = (d: string) => { for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : files.push(relative(dir, join(d, e.name))); };
+  walk(outdir);
+  return files;
+}
+
+function config(files: string[], port: number): string {
+  const modules = [
+    `(name = "worker.js", esModule = embed "worker.js")`,
+    ...files.map((f) => f.endsWith(".wasm") ? `(name = "${f}", wasm = embed "${f}")` : `(name = "${f}", esModule = embed "${f}")`),
+  ];
+  return `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    # The worker may reach loopback only: the mock cluster on 127.0.0.1.
+    (name = "loopback", network = (allow = ["local"])),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);
+const worker :Workerd.Worker = (
+  modules = [ ${modules.join(",\n    ")} ],
+  compatibilityDate = "2025-01-01",
+  globalOutbound = "loopback",
+);
+`;
+}
+
+test("a workerd worker produces 5,000 keyed records over cloudflare:sockets with the WASM imported as a module (kcat read-back)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "kafkasm-workerd-"));
+  const cluster = await startCluster({ brokers: 3, topics: [{ name: "workerd", partitions: 4 }] });
+  let child: ChildProcess | undefined;
+  let stderr = "";
+  try {
+    const files = await buildBundle(dir);
+    assert.ok(files.includes("kafkasm/kafkasm.wasm"), "the .wasm is a separate module");
+    writeFileSync(join(dir, "worker.js"), WORKER);
+    const port = await freePort();
+    writeFileSync(join(dir, "config.capnp"), config(files, port));
+    child = spawn(bin("workerd"), ["serve", join(dir, "config.capnp"), "--verbose"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.stdout!.on("data", (d) => (stderr += d));
+    const base = `http://127.0.0.1:${port}/`;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try { await fetch(base + "?count=0&topic=x&brokers=127.0.0.1:1"); break; } catch {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`workerd did not start: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const res = await fetch(`${base}?brokers=${cluster.bootstrap}&topic=workerd&count=5000`, { signal: AbortSignal.timeout(40_000) });
+    const body = await res.json() as { ok: boolean; count: number; error?: string };
+    assert.ok(body.ok, `worker answered ${JSON.stringify(body)}; workerd: ${stderr.slice(-3000)}`);
+    assert.equal(body.count, 5000);
+    if (process.env.DEBUG_F) console.log(body, stderr.slice(-500));
+    assertExactlyOnceInKeyOrder(await consumeAll(cluster.bootstrap, "workerd", { count: 5000, timeoutMs: 30_000 }), 5000);
+  } finally {
+    child?.kill("SIGKILL");
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
