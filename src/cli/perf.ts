@@ -24,7 +24,7 @@ export interface PerfOptions {
   /** Called about once a second with the window's figures. */
   onProgress?: (p: PerfProgress) => void;
   progressIntervalMs?: number;
-  /** Unacknowledged bytes the loop lets build up before it waits. @default 24 MiB */
+  /** Unacknowledged bytes the loop lets build up before it waits. @default 8 MiB */
   windowBytes?: number;
 }
 
@@ -85,7 +85,7 @@ export async function runPerf(producer: PerfProducer, options: PerfOptions): Pro
   const throughput = options.throughput && options.throughput > 0 ? options.throughput : 0;
   const sampleEvery = options.sampleEvery ?? 16;
   const mask = sampleEvery - 1;
-  const window = Math.max(1000, Math.floor((options.windowBytes ?? 24 * 1024 * 1024) / (recordSize + 70)));
+  const window = Math.max(1000, Math.floor((options.windowBytes ?? 8 * 1024 * 1024) / (recordSize + 70)));
   const payload = randomPayload(recordSize);
   const samples = new Float64Array(Math.ceil(records / sampleEvery) + 1);
   let sampleCount = 0;
