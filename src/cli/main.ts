@@ -59,7 +59,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const e = error as { code?: unknown; message?: unknown };
     process.stderr.write(`kafkasm ${name}: ${typeof e.code === "string" ? `${e.code}: ` : ""}${String(e.message ?? error)}\n`);
-    return 1;
+    // Options the producer rejects are command-line mistakes too.
+    return e.code === "INVALID_CONFIG" ? 2 : 1;
   }
 }
 

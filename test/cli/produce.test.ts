@@ -71,6 +71,23 @@ test("20,000 lines stream through in order (one partition) with acks 1 and no id
   assert.ok(got.every((g, i) => g.payload === lines[i]), "order and content");
 });
 
+test("--compression gzip / lz4: kcat decompresses what the CLI produced", async () => {
+  for (const c of ["gzip", "lz4"]) {
+    await cluster.createTopic(`cli-${c}`, 1);
+    const lines = Array.from({ length: 500 }, (_, i) => `${c} record ${i} ${"abc".repeat(i % 20)}`);
+    const r = await produce(["--brokers", cluster.bootstrap, "--topic", `cli-${c}`, "--compression", c], lines.join("\n") + "\n");
+    assert.is(r.code, 0, r.stderr);
+    const got = await consumeAll(cluster.bootstrap, `cli-${c}`, { count: 500 });
+    assert.equal(got.map((g) => g.payload), lines, c);
+  }
+});
+
+test("a producer option the producer rejects exits 2 with its INVALID_CONFIG message", async () => {
+  const r = await produce(["--brokers", cluster.bootstrap, "--topic", "x", "--acks", "1", "--idempotent"], "");
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /INVALID_CONFIG: .*idempotence requires acks "all"/);
+});
+
 test("empty stdin: exit 0 and {records: 0, failed: 0}", async () => {
   await cluster.createTopic("cli-empty", 1);
   const r = await produce(["--brokers", cluster.bootstrap, "--topic", "cli-empty"], "");
