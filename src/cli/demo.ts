@@ -12,7 +12,8 @@ import { TelemetryWorkload, verifyOffsets, verifyTelemetry, type Expected, type 
 const spec = {
   events: { type: "number", default: 100_000, integer: true, min: 1, valueName: "N", description: "events to produce" },
   devices: { type: "number", integer: true, min: 1, valueName: "N", description: "distinct device keys (default: events / 50, at most 2,000)" },
-  partitions: { type: "number", default: 6, integer: true, min: 1, valueName: "N", description: "partitions of the topic" },
+  partitions: { type: "number", default: 6, integer: true, min: 1, valueName: "N", description: "partitions of the topic (local cluster)" },
+  topic: { type: "string", valueName: "T", description: "topic (default: telemetry; with KAFKA_BROKERS a new kafkasm-demo-telemetry-<time>, auto-created)" },
   acks: { type: "string", default: "all", valueName: "0|1|all", description: "acknowledgements (idempotent with all)" },
   "linger-ms": { type: "number", default: 5, integer: true, min: 0, valueName: "N", description: "producer linger" },
   "read-back": { type: "string", default: "auto", choices: ["auto", "records", "offsets"], description: "verify by reading every record with kcat, or by offsets only (auto: records when the mock keeps them all)" },
@@ -105,16 +106,22 @@ export async function run(argv: string[]): Promise<number> {
   say(bold("kafkasm demo") + dim(" — telemetry into Kafka through a WebAssembly codec, verified with kcat"));
   say();
   const external = Boolean(process.env.KAFKA_BROKERS);
-  const topic = external ? `kafkasm-demo-telemetry-${Date.now()}` : "telemetry";
+  const topic = o.topic ?? (external ? `kafkasm-demo-telemetry-${Date.now()}` : "telemetry");
   const t0 = performance.now();
   const cluster = await harness.startCluster(external ? {} : { brokers: 3, topics: [{ name: topic, partitions: o.partitions }] });
   let producer: DemoProducer | undefined;
   try {
-    if (external) await cluster.createTopic(topic, o.partitions);
+    let partitions = o.partitions;
+    if (external) {
+      // A real cluster: use (or auto-create) the topic with whatever partition count it has.
+      const md = await kcat.kcatMetadata(cluster.bootstrap, topic, { autoCreate: true });
+      partitions = md.topics.find((t) => t.topic === topic)?.partitions.length ?? 0;
+      if (partitions === 0) throw new Error(`Topic ${topic} does not exist on KAFKA_BROKERS and was not auto-created: create it, or pass --topic`);
+    }
     say(`${label("cluster")}${external ? "KAFKA_BROKERS" : "local librdkafka mock cluster"}: ${cluster.brokers.length} brokers at ${cluster.bootstrap}` +
       dim(` (${fmt(performance.now() - t0)} ms)`));
     const workload = new TelemetryWorkload({ count: o.events, ...(o.devices === undefined ? {} : { devices: o.devices }) });
-    say(`${label("topic")}${topic}, ${o.partitions} partitions`);
+    say(`${label("topic")}${topic}, ${partitions} partitions`);
     say(`${label("workload")}${fmt(o.events)} events from ${fmt(workload.devices)} devices: key = device id, JSON value, headers event-type/trace-id/content-type`);
     const idempotent = acks === "all";
     say(`${label("producer")}kafkasm, acks ${acks}${idempotent ? ", idempotent" : ""}, linger ${o.lingerMs} ms`);
@@ -135,13 +142,16 @@ export async function run(argv: string[]): Promise<number> {
       const e = produced.firstError as { code?: string; message?: string };
       say(`${label("failed")}${red(`${fmt(produced.failed)} events failed`)}; first: ${e?.code ?? ""} ${e?.message ?? String(e)}`);
     }
-    const expected: Expected = { perDevice: workload.perDevice, partitions: o.partitions, count: produced.acked };
-    const perPartitionBytes = (produced.bytes + o.events * 90) / o.partitions;
+    const expected: Expected = { perDevice: workload.perDevice, partitions, count: produced.acked };
+    const perPartitionBytes = (produced.bytes + o.events * 90) / partitions;
     const mode = o.readBack === "auto" ? (perPartitionBytes < READ_BACK_BYTES_PER_PARTITION || external ? "records" : "offsets") : o.readBack;
     let verification: Verification;
     const t1 = performance.now();
     if (mode === "records") {
-      const records = await kcat.consumeAll(cluster.bootstrap, topic, { count: produced.acked + produced.failed, timeoutMs: 60_000 });
+      // Everything the topic holds now (a reused topic has older records), then only this run's.
+      const after = await kcat.queryOffsets(cluster.bootstrap, topic);
+      const count = after.reduce((s, p) => s + p.high - p.low, 0);
+      const records = await kcat.consumeAll(cluster.bootstrap, topic, { count, timeoutMs: 60_000 });
       const fresh = records.filter((r) => r.offset >= (before.find((b) => b.partition === r.partition)?.high ?? 0));
       say(`${label("read back")}${fmt(fresh.length)} records with kcat in ${fmt((performance.now() - t1) / 1000, 2)} s`);
       verification = verifyTelemetry(fresh, expected);
