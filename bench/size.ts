@@ -17,7 +17,6 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
-import { bundles } from "../scripts/bundles.mjs";
 
 const BUDGET = 25 * 1024;
 const root = join(import.meta.dirname, "..");
@@ -28,7 +27,9 @@ interface FileSize { file: string; bytes: number; gzip: number }
 
 const out = mkdtempSync(join(tmpdir(), "kafkasm-size-"));
 try {
-  const spec = (bundles as (esbuild.BuildOptions & { entryPoints: string[] })[]).find((b) => b.entryPoints[0] === "src/browser.ts");
+  const bundlesPath = join(root, "scripts/bundles.mjs"); // a variable: bundles.mjs has no type declarations
+  const { bundles } = await import(bundlesPath) as { bundles: (esbuild.BuildOptions & { entryPoints: string[] })[] };
+  const spec = bundles.find((b) => b.entryPoints[0] === "src/browser.ts");
   if (!spec) throw new Error("scripts/bundles.mjs has no src/browser.ts bundle");
   const result = await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...spec, outdir: out, metafile: true });
   const outputs = result.metafile.outputs;

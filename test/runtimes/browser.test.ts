@@ -14,7 +14,7 @@ import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { assertExactlyOnceInKeyOrder } from "../integration/helpers.ts";
 import { startProxy } from "../../src/proxy/proxy.ts";
-import { root } from "./runtime-helpers.ts";
+import { bundleSpec, root } from "./runtime-helpers.ts";
 
 const freePort = () => new Promise<number>((resolve) => {
   const s = createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
@@ -62,9 +62,7 @@ let cluster: Cluster | undefined;
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), "kafkasm-browser-"));
-  const { bundles } = await import("../../scripts/bundles.mjs") as { bundles: (esbuild.BuildOptions & { entryPoints: string[] })[] };
-  const b = bundles.find((x) => x.entryPoints[0] === "src/browser.ts");
-  assert.ok(b, "scripts/bundles.mjs has a browser bundle");
+  const b = await bundleSpec("src/browser.ts");
   await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...b, outdir: join(dir, "kafkasm") });
   writeFileSync(join(dir, "index.html"), PAGE);
   http = createHttpServer((req, res) => {

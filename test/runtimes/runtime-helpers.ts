@@ -25,3 +25,12 @@ export function lastJson<T = Record<string, unknown>>(r: Run): T {
   if (!line) throw new Error(`no JSON result (exit ${r.code}); stdout: ${r.stdout.slice(-2000)} stderr: ${r.stderr.slice(-2000)}`);
   return JSON.parse(line) as T;
 }
+
+/** The esbuild options scripts/bundles.mjs uses for `entry` (so tests build exactly what ships). */
+export async function bundleSpec(entry: string): Promise<Record<string, unknown> & { entryPoints: string[] }> {
+  const path = join(root, "scripts", "bundles.mjs"); // a variable: bundles.mjs has no type declarations
+  const { bundles } = (await import(path)) as { bundles: (Record<string, unknown> & { entryPoints: string[] })[] };
+  const spec = bundles.find((b) => b.entryPoints[0] === entry);
+  if (!spec) throw new Error(`scripts/bundles.mjs has no bundle for ${entry}`);
+  return spec;
+}

@@ -11,7 +11,7 @@ import * as esbuild from "esbuild";
 import { startCluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { assertExactlyOnceInKeyOrder } from "../integration/helpers.ts";
-import { bin, root } from "./runtime-helpers.ts";
+import { bin, bundleSpec, root } from "./runtime-helpers.ts";
 
 const freePort = () => new Promise<number>((resolve) => {
   const s = createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
@@ -42,9 +42,7 @@ export default {
 
 /** Builds dist/workerd's bundle (same options as scripts/bundles.mjs) into dir/kafkasm/. */
 async function buildBundle(dir: string): Promise<string[]> {
-  const { bundles } = await import("../../scripts/bundles.mjs") as { bundles: (esbuild.BuildOptions & { entryPoints: string[] })[] };
-  const b = bundles.find((x) => x.entryPoints[0] === "src/workerd.ts");
-  assert.ok(b, "scripts/bundles.mjs has a workerd bundle");
+  const b = await bundleSpec("src/workerd.ts");
   const outdir = join(dir, "kafkasm");
   await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...b, outdir });
   const files: string[] = [];
