@@ -79,6 +79,8 @@ try {
   console.log("kafkasm browser bundle (src/browser.ts → esbuild, minified, ESM, splitting; gzip -9 per file)\n");
   for (const f of baseFiles) console.log(`  ${f.file.padEnd(34)} ${String(f.bytes).padStart(7)} B  gzip ${String(f.gzip).padStart(6)} B`);
   console.log(`  (of which the codec WASM as base64: ${wasmInputs.map(([, v]) => v.bytesInOutput).join("+")} B before gzip)`);
+  const inputs = [...base].flatMap((f) => Object.entries(outputs[f].inputs)).sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput);
+  console.log(`  largest inputs (minified bytes): ${inputs.slice(0, 10).map(([k, v]) => `${k} ${v.bytesInOutput}`).join(", ")}`);
   console.log(`\nproducer, no compression, JS + WASM, minified + gzipped: ${baseTotal.gzip} B = ${kib(baseTotal.gzip)}` +
     `  (budget ${kib(BUDGET)}: ${pass ? "within" : "OVER"}; minified ${kib(baseTotal.bytes)})`);
   console.log("\ncompression codecs, loaded on first use (adds, gzipped):");
