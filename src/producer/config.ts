@@ -112,6 +112,14 @@ export interface ProducerOptions<K = string | Uint8Array, V = string | Uint8Arra
   brokerAddressMap?: (address: BrokerAddress) => BrokerAddress;
   /** Time source and timers; for tests. @default the runtime clock from globalThis */
   clock?: Clock;
+  /**
+   * Enables transactions (`initTransactions`, `beginTransaction`, `commitTransaction`,
+   * `abortTransaction`); every send must then be inside a transaction. Implies idempotence.
+   * @default undefined (no transactions)
+   */
+  transactionalId?: string;
+  /** How long the coordinator lets a transaction stay open before aborting it. @default 60000 */
+  transactionTimeoutMs?: number;
 }
 
 /** The validated configuration the producer runs with. */
@@ -135,6 +143,8 @@ export interface ResolvedConfig {
   metadataMaxAgeMs: number;
   partitioner: "default" | "roundRobin" | PartitionerFunction;
   compression: CompressionName;
+  transactionalId: string | null;
+  transactionTimeoutMs: number;
 }
 
 /** The defaults, as documented on {@link ProducerOptions}. */
@@ -155,6 +165,7 @@ export const defaults = Object.freeze({
   metadataMaxAgeMs: 300_000,
   partitioner: "default" as const,
   compression: "none" as CompressionName,
+  transactionTimeoutMs: 60_000,
 });
 
 const INT32_MAX = 2147483647;
@@ -200,8 +211,18 @@ export function resolveConfig(options: ProducerOptions<any, any>): ResolvedConfi
   const acks: 0 | 1 | -1 = acksIn === "all" ? -1 : acksIn;
 
   const maxInFlight = int(o, "maxInFlight", defaults.maxInFlight, 1, 1000);
+  const transactionalId = options.transactionalId ?? null;
+  if (transactionalId !== null && (typeof transactionalId !== "string" || transactionalId.length === 0)) {
+    invalid("transactionalId", "expected a non-empty string");
+  }
+  if (transactionalId !== null && options.idempotent === false) invalid("idempotent", "transactions (transactionalId) require idempotence");
+  if (transactionalId !== null && acks !== -1) invalid("acks", `transactions (transactionalId) require acks "all", got ${JSON.stringify(acksIn)}`);
+  const transactionTimeoutMs = int(o, "transactionTimeoutMs", defaults.transactionTimeoutMs, 1);
   let idempotent: boolean;
-  if (options.idempotent === undefined) {
+  if (transactionalId !== null) {
+    idempotent = true;
+    if (maxInFlight > 5) invalid("maxInFlight", `idempotence requires maxInFlight <= 5 (the broker tracks 5 batches per producer), got ${maxInFlight}`);
+  } else if (options.idempotent === undefined) {
     // As in Java: idempotence is on by default unless it conflicts with options given explicitly.
     idempotent = acks === -1 && maxInFlight <= 5;
   } else {
@@ -246,5 +267,6 @@ export function resolveConfig(options: ProducerOptions<any, any>): ResolvedConfi
   return {
     brokers, clientId, acks, idempotent, lingerMs, batchSize, maxInFlight, retries, retryBackoffMs, retryBackoffMaxMs,
     deliveryTimeoutMs, requestTimeoutMs, maxRequestSize, bufferMemory, maxBlockMs, metadataMaxAgeMs, partitioner, compression,
+    transactionalId, transactionTimeoutMs,
   };
 }

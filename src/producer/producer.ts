@@ -16,6 +16,7 @@ import { ProducerIdState } from "./idempotence.ts";
 import { Brokers, MetadataCache } from "./metadata.ts";
 import { customPartition, keyPartition, roundRobinPartition, stickyPartition } from "./partitioner.ts";
 import { Sender } from "./sender.ts";
+import { TransactionManager } from "./transactions.ts";
 import { auto, type Serializer } from "./serializers.ts";
 
 /** RecordBatch v2 header (61 bytes) plus a Produce request's framing for one partition. */
@@ -95,6 +96,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   readonly #metadata: MetadataCache;
   readonly #sender: Sender;
   readonly #pid: ProducerIdState | null;
+  readonly #txn: TransactionManager | null;
   #codec: Codec | undefined;
   #startError: KafkasmError | undefined;
   #bufferUsed = 0;
@@ -138,6 +140,10 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
         if (this.#waitHead < this.#waiters.length) this.#scheduleWaiters();
       },
     });
+    const { transactionalId } = this.#config;
+    this.#txn = transactionalId === null ? null
+      : new TransactionManager(transactionalId, this.#config.transactionTimeoutMs, this.#config, this.#brokers, this.#clock, this.#pid!, () => this.#sender.wake());
+    if (this.#txn) this.#sender.setTransactions(this.#txn);
     this.#brokers.onChange = () => this.#sender.wake();
     this.#metadata.onUpdate = () => {
       this.#sender.wake();
@@ -244,6 +250,90 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     return this.#closePromise;
   }
 
+  // ---- transactions ------------------------------------------------------------------------------
+
+  #requireTxn(action: string): TransactionManager {
+    if (!this.#txn) throw new ClientError("INVALID_CONFIG", `Cannot ${action}: the producer has no transactionalId`);
+    if (this.#closing) throw new ClientError("PRODUCER_CLOSED", `Cannot ${action}: the producer is closing or closed`);
+    return this.#txn;
+  }
+
+  /**
+   * Registers the `transactionalId` with its coordinator (fencing any older producer with the same
+   * id, whose open transaction is aborted) and gets the ProducerId and epoch. Call once, first.
+   */
+  async initTransactions(): Promise<void> {
+    const txn = this.#requireTxn("initTransactions");
+    txn.require("uninitialized", "initTransactions");
+    txn.state = "initializing";
+    try {
+      await txn.init();
+      this.#sender.resetSequences();
+      txn.state = "ready";
+    } catch (e) {
+      if (txn.state === "initializing") txn.state = "uninitialized";
+      throw e;
+    }
+  }
+
+  /** Starts a transaction: records sent until commit or abort are written atomically. */
+  beginTransaction(): void {
+    const txn = this.#requireTxn("beginTransaction");
+    txn.require("ready", "beginTransaction");
+    txn.state = "inTransaction";
+  }
+
+  /**
+   * Delivers every record of the transaction, then commits it. Rejects (the transaction must then be
+   * aborted) when a record failed; the error is the record's.
+   */
+  async commitTransaction(): Promise<void> {
+    const txn = this.#requireTxn("commitTransaction");
+    txn.require("inTransaction", "commitTransaction");
+    txn.state = "committing";
+    try {
+      await this.flush();
+      if (txn.fatalError) throw txn.fatalError;
+      if (txn.abortableError) throw txn.abortableError;
+      if (await txn.end(true)) this.#sender.resetSequences();
+      txn.state = "ready";
+    } catch (e) {
+      if (txn.state === "committing") txn.state = "inTransaction"; // abortable: abortTransaction() next
+      throw e;
+    }
+  }
+
+  /**
+   * Aborts the transaction: records not yet sent fail with TRANSACTION_ABORTED, records in flight
+   * are awaited, then the coordinator aborts what was written (consumers reading committed data
+   * never see it).
+   */
+  async abortTransaction(): Promise<void> {
+    const txn = this.#requireTxn("abortTransaction");
+    if (txn.fatalError) throw txn.fatalError;
+    if (txn.state !== "inTransaction" && txn.state !== "committing") txn.require("inTransaction", "abortTransaction");
+    txn.state = "aborting";
+    try {
+      const err = new KafkasmError("TRANSACTION_ABORTED", "The record was not sent: its transaction was aborted");
+      this.#failWaiters(() => err);
+      this.#sender.failQueued(err);
+      for (const b of this.#sender.pendingBatches()) await b.whenDone();
+      const bumped = await txn.end(false);
+      if (txn.bumpOnAbort) {
+        // A batch failed with its sequence used: start a new epoch so sequences restart at 0.
+        await txn.init();
+        txn.bumpOnAbort = false;
+        this.#sender.resetSequences();
+      } else if (bumped) {
+        this.#sender.resetSequences();
+      }
+      txn.state = "ready";
+    } catch (e) {
+      if (txn.state === "aborting") txn.state = "inTransaction";
+      throw e;
+    }
+  }
+
   // ---- hot path -------------------------------------------------------------------------------
 
   #enqueue(record: ProducerRecord<K, V>, resolve: unknown, reject: unknown): void {
@@ -254,6 +344,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     let key: Uint8Array | string | null;
     let value: Uint8Array | string | null;
     try {
+      if (this.#txn !== null) this.#txn.require("inTransaction", "send");
       const topic = record?.topic;
       if (typeof topic !== "string" || topic.length === 0) {
         throw new ClientError("INVALID_RECORD", `Cannot send: record.topic must be a non-empty string, got ${JSON.stringify(topic)}`);

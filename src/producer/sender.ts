@@ -21,8 +21,11 @@ import type { ProducerRecord, ResolvedConfig } from "./config.ts";
 import type { Connection } from "./connection.ts";
 import { incrementSequence, type ProducerIdState, restampBatch } from "./idempotence.ts";
 import { type Brokers, isStaleMetadataError, type MetadataCache, versionFor } from "./metadata.ts";
+import type { TransactionManager } from "./transactions.ts";
 
 const NO_PRODUCER = { producerId: -1, producerEpoch: -1, baseSequence: -1, transactional: false };
+/** Placeholder header of a compressed transactional batch; restamped with the producer state when sent. */
+const NO_PRODUCER_TXN = { ...NO_PRODUCER, transactional: true };
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 const DUPLICATE_SEQUENCE_NUMBER = 46;
 const UNKNOWN_PRODUCER_ID = 59;
@@ -58,6 +61,7 @@ export class Sender {
   #inFlightRequests = 0;
   #closed = false;
   #drainBound = () => this.#drain();
+  #txn: TransactionManager | null = null;
 
   constructor(config: ResolvedConfig, clock: Clock, brokers: Brokers, metadata: MetadataCache, pid: ProducerIdState | null, hooks: SenderHooks) {
     this.#config = config;
@@ -66,6 +70,11 @@ export class Sender {
     this.#metadata = metadata;
     this.#pid = pid;
     this.#hooks = hooks;
+  }
+
+  /** Transactional producers: batches go out only to partitions added to the transaction. */
+  setTransactions(txn: TransactionManager): void {
+    this.#txn = txn;
   }
 
   /** Hands over the loaded WASM codec (and compression codec) before the first batch. */
@@ -124,12 +133,19 @@ export class Sender {
         // Expire what waits too long even while there is no ProducerId.
         for (const tp of this.active) nextWake = Math.min(nextWake, this.#expire(tp, now));
         this.#wakeAt(nextWake, now);
+        if (this.#txn) return; // initTransactions() and abortTransaction() manage the ProducerId
         if (pid.bumpNeeded && this.#inFlightRequests > 0) return; // bump once nothing is in flight
         if (!pid.busy && this.active.size > 0) this.#initProducerId();
         return;
       }
     }
 
+    const txn = this.#txn;
+    if (txn) {
+      for (const tp of txn.takeFailedPartitions()) {
+        for (const b of [...tp.queue]) if (!(b as { compressing?: boolean }).compressing) this.#finalFail(b, txn.abortableError ?? txn.fatalError!);
+      }
+    }
     // Ready partitions per leader.
     const groups = new Map<number, PartitionState[]>();
     for (const tp of this.active) {
@@ -143,6 +159,7 @@ export class Sender {
         this.#metadata.request();
         continue;
       }
+      if (txn && !txn.isAdded(tp)) continue; // AddPartitionsToTxn first
       if (pid) {
         // A retried batch goes out alone: only when nothing of its partition is in flight (later
         // batches behind a failed one fail too on a real broker and come back to the queue in order),
@@ -198,6 +215,7 @@ export class Sender {
         parts.length = k;
       }
     }
+    txn?.sendAdds();
     this.#wakeAt(nextWake, now);
   }
 
@@ -219,7 +237,7 @@ export class Sender {
       if (this.#compression) {
         if ((b as { compressing?: boolean }).compressing) return false;
         (b as { compressing?: boolean }).compressing = true;
-        builder.buildCompressed(NO_PRODUCER, this.#compression).then((bytes) => {
+        builder.buildCompressed(this.#txn ? NO_PRODUCER_TXN : NO_PRODUCER, this.#compression).then((bytes) => {
           if (b.done) return;
           b.bytes = bytes;
           builder.release();
@@ -237,7 +255,7 @@ export class Sender {
         b.producerId = pid.producerId;
         b.producerEpoch = pid.producerEpoch;
         tp.nextSequence = incrementSequence(tp.nextSequence, b.recordCount);
-        b.bytes = builder.build({ producerId: pid.producerId, producerEpoch: pid.producerEpoch, baseSequence: b.baseSequence, transactional: false });
+        b.bytes = builder.build({ producerId: pid.producerId, producerEpoch: pid.producerEpoch, baseSequence: b.baseSequence, transactional: this.#txn !== null });
       } else {
         b.bytes = builder.build(NO_PRODUCER);
       }
@@ -272,7 +290,7 @@ export class Sender {
       last.partitions.push({ index: tp.partition, records: b.bytes });
     }
     const acks = this.#config.acks;
-    const request: ProduceRequest = { transactionalId: null, acks, timeoutMs: this.#config.requestTimeoutMs, topics };
+    const request: ProduceRequest = { transactionalId: this.#txn?.transactionalId ?? null, acks, timeoutMs: this.#config.requestTimeoutMs, topics };
     let version: number;
     try {
       version = versionFor(conn, Produce);
@@ -323,6 +341,11 @@ export class Sender {
       const err = kafkaErrorFor(code, `Produce to ${JSON.stringify(tp.topic)}/${tp.partition} on broker ${leader}${pr.errorMessage ? ` (${pr.errorMessage})` : ""}`);
       if (isStaleMetadataError(code)) this.#metadata.request();
       const pid = this.#pid;
+      if (this.#txn && (code === OUT_OF_ORDER_SEQUENCE_NUMBER || code === UNKNOWN_PRODUCER_ID)) {
+        // In a transaction these make it abortable; abortTransaction() bumps the epoch.
+        this.#finalFail(b, err);
+        continue;
+      }
       if (pid && code === OUT_OF_ORDER_SEQUENCE_NUMBER) {
         if (this.#isFirstUnacknowledged(b)) {
           // A real gap: the broker lost batches it had acknowledged, or we lost track. Do not retry
@@ -441,7 +464,11 @@ export class Sender {
     if (b.tp.open === b) b.tp.open = null;
     // A sequenced batch that failed for good leaves a gap (or an unknown outcome): the partition's
     // sequences cannot continue, so the producer starts a new epoch before sending more.
-    if (this.#pid && b.baseSequence >= 0) this.#pid.bumpNeeded = true;
+    if (this.#pid && b.baseSequence >= 0) {
+      if (this.#txn) this.#txn.bumpOnAbort = true;
+      else this.#pid.bumpNeeded = true;
+    }
+    if (this.#txn && !this.#txn.abortableError && (this.#txn.state === "inTransaction" || this.#txn.state === "committing")) this.#txn.abortableError = err;
     this.#hooks.release(b.accounted);
     b.fail(err, this.#hooks.onError, this.#hooks.onDeadLetter, this.#hooks.onCallbackError);
   }
@@ -460,6 +487,10 @@ export class Sender {
   }
 
   /** After a new epoch or ProducerId: every partition starts at sequence 0; queued batches get new sequences when resent. */
+  resetSequences(): void {
+    this.#resetSequences();
+  }
+
   #resetSequences(): void {
     for (const t of this.#metadata.topics.values()) {
       if (!t.partitions) continue;
@@ -479,6 +510,13 @@ export class Sender {
       tp.queue.length = 0;
       tp.open = null;
       this.active.delete(tp);
+    }
+  }
+
+  /** Fails every batch not in flight (abortTransaction); in-flight ones complete normally. */
+  failQueued(err: KafkasmError): void {
+    for (const tp of this.active) {
+      for (const b of [...tp.queue]) this.#finalFail(b, err);
     }
   }
 

@@ -1,0 +1,208 @@
+/**
+ * Transactions (`transactionalId`): the coordinator found with FindCoordinator, InitProducerId with
+ * the transactional id (which fences older instances), AddPartitionsToTxn before the first batch of
+ * each partition in a transaction, EndTxn to commit or abort. Records of a transaction are written
+ * with the transactional attribute and the Produce request carries the transactional id.
+ *
+ * States: uninitialized → ready (initTransactions) → inTransaction (beginTransaction) → committing /
+ * aborting → ready. A record that finally fails inside a transaction makes it abortable (commit then
+ * rejects with that error; abort works). Fencing and authorization errors are fatal.
+ */
+import { ClientError, KafkaError, KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { AddPartitionsToTxn } from "../protocol/add-partitions-to-txn.ts";
+import type { Api } from "../protocol/api.ts";
+import { EndTxn } from "../protocol/end-txn.ts";
+import { COORDINATOR_TRANSACTION, FindCoordinator } from "../protocol/find-coordinator.ts";
+import { InitProducerId } from "../protocol/init-producer-id.ts";
+import type { PartitionState } from "./accumulator.ts";
+import type { Clock } from "./clock.ts";
+import type { ResolvedConfig } from "./config.ts";
+import type { ProducerIdState } from "./idempotence.ts";
+import { type Brokers, versionFor } from "./metadata.ts";
+
+export type TransactionState = "uninitialized" | "initializing" | "ready" | "inTransaction" | "committing" | "aborting" | "fatal";
+
+const NOT_COORDINATOR = 16;
+const COORDINATOR_NOT_AVAILABLE = 15;
+const COORDINATOR_LOAD_IN_PROGRESS = 14;
+const CONCURRENT_TRANSACTIONS = 51;
+/** Errors after which this producer can never continue (another instance took over, or not allowed). */
+const FATAL = new Set([47 /* INVALID_PRODUCER_EPOCH */, 90 /* PRODUCER_FENCED */, 53 /* TRANSACTIONAL_ID_AUTHORIZATION_FAILED */,
+  31 /* CLUSTER_AUTHORIZATION_FAILED */, 52 /* TRANSACTION_COORDINATOR_FENCED */, 49 /* INVALID_PRODUCER_ID_MAPPING */, 35 /* UNSUPPORTED_VERSION */]);
+
+export class TransactionManager {
+  readonly transactionalId: string;
+  state: TransactionState = "uninitialized";
+  /** Partitions added to the current transaction. */
+  readonly added = new Set<PartitionState>();
+  /** Why the current transaction can only be aborted. */
+  abortableError: KafkasmError | undefined;
+  fatalError: KafkasmError | undefined;
+  /** A sequenced batch failed for good: the next abort also bumps the epoch (sequences restart at 0). */
+  bumpOnAbort = false;
+  #pendingAdd = new Set<PartitionState>();
+  #adding = false;
+  #coordinator = -1;
+  #config: ResolvedConfig;
+  #timeoutMs: number;
+  #brokers: Brokers;
+  #clock: Clock;
+  #pid: ProducerIdState;
+  #onAdded: () => void;
+
+  constructor(transactionalId: string, transactionTimeoutMs: number, config: ResolvedConfig, brokers: Brokers, clock: Clock,
+    pid: ProducerIdState, onAdded: () => void) {
+    this.transactionalId = transactionalId;
+    this.#timeoutMs = transactionTimeoutMs;
+    this.#config = config;
+    this.#brokers = brokers;
+    this.#clock = clock;
+    this.#pid = pid;
+    this.#onAdded = onAdded;
+  }
+
+  /** Throws unless the producer is in state `want` (or, for sends, has a transaction open). */
+  require(want: TransactionState, action: string): void {
+    if (this.fatalError) throw this.fatalError;
+    if (this.state !== want) {
+      throw new KafkaError(48, `Cannot ${action}: the transactional producer is ${this.state}${want === "inTransaction" ? "; call beginTransaction() first" : ""}`);
+    }
+  }
+
+  /** FindCoordinator + InitProducerId with the transactional id; retries until maxBlockMs. */
+  async init(): Promise<void> {
+    const res = await this.#coordinatorRequest(InitProducerId, (version) => {
+      const bump = this.#pid.producerId >= 0 && version >= 3;
+      return { transactionalId: this.transactionalId, transactionTimeoutMs: this.#timeoutMs,
+        producerId: bump ? this.#pid.producerId : -1, producerEpoch: bump ? this.#pid.producerEpoch : -1 };
+    }, (r) => r.errorCode, "InitProducerId");
+    this.#pid.producerId = res.producerId;
+    this.#pid.producerEpoch = res.producerEpoch;
+    this.#pid.bumpNeeded = false;
+  }
+
+  /** Sender: whether `tp` may be produced to in the current transaction; if not, it is queued for AddPartitionsToTxn. */
+  isAdded(tp: PartitionState): boolean {
+    if (this.added.has(tp)) return true;
+    if (this.state === "inTransaction" || this.state === "committing") this.#pendingAdd.add(tp);
+    return false;
+  }
+
+  /** Sends one AddPartitionsToTxn for every partition waiting to be added. */
+  sendAdds(): void {
+    if (this.#adding || this.#pendingAdd.size === 0 || this.fatalError) return;
+    const parts = [...this.#pendingAdd];
+    this.#pendingAdd.clear();
+    this.#adding = true;
+    const byTopic = new Map<string, number[]>();
+    for (const tp of parts) {
+      let l = byTopic.get(tp.topic);
+      if (!l) byTopic.set(tp.topic, (l = []));
+      l.push(tp.partition);
+    }
+    this.#coordinatorRequest(AddPartitionsToTxn, () => ({
+      transactionalId: this.transactionalId, producerId: this.#pid.producerId, producerEpoch: this.#pid.producerEpoch,
+      topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+    }), (r) => {
+      // The whole request is retried if any partition has a coordinator-level retriable error.
+      for (const t of r.results) for (const p of t.results) if (p.errorCode !== 0) return p.errorCode;
+      return 0;
+    }, "AddPartitionsToTxn").then(() => {
+      for (const tp of parts) this.added.add(tp);
+    }, (e: unknown) => {
+      const err = e instanceof KafkasmError ? e : new ClientError("CONNECTION_ERROR", String(e), { retriable: true });
+      if (!this.fatalError) this.abortableError ??= err;
+      this.#failedParts.push(...parts);
+    }).finally(() => {
+      this.#adding = false;
+      this.#onAdded();
+    });
+  }
+
+  /** Partitions whose AddPartitionsToTxn failed for good (the sender fails their batches). */
+  #failedParts: PartitionState[] = [];
+  takeFailedPartitions(): PartitionState[] {
+    const f = this.#failedParts;
+    if (f.length > 0) this.#failedParts = [];
+    return f;
+  }
+
+  /**
+   * Commits or aborts the transaction on the coordinator (nothing to do if no partition was added).
+   * Returns true when the coordinator bumped the epoch (KIP-890): sequences then restart at 0.
+   */
+  async end(commit: boolean): Promise<boolean> {
+    let bumped = false;
+    if (this.added.size > 0) {
+      const res = await this.#coordinatorRequest(EndTxn, () => ({
+        transactionalId: this.transactionalId, producerId: this.#pid.producerId, producerEpoch: this.#pid.producerEpoch, committed: commit,
+      }), (r) => r.errorCode, commit ? "EndTxn (commit)" : "EndTxn (abort)");
+      // KIP-890 (EndTxn v5+): the coordinator bumped the epoch.
+      if (res.producerEpoch >= 0 && (res.producerEpoch !== this.#pid.producerEpoch || res.producerId !== this.#pid.producerId)) {
+        this.#pid.producerId = res.producerId;
+        this.#pid.producerEpoch = res.producerEpoch;
+        bumped = true;
+      }
+    }
+    this.added.clear();
+    this.#pendingAdd.clear();
+    this.abortableError = undefined;
+    return bumped;
+  }
+
+  /**
+   * Sends a request to the transaction coordinator: finds it first, rediscovers it on
+   * NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE or a lost connection, backs off on
+   * COORDINATOR_LOAD_IN_PROGRESS / CONCURRENT_TRANSACTIONS, and gives up after maxBlockMs.
+   */
+  async #coordinatorRequest<Req, Res>(api: Api<Req, Res>, make: (version: number) => Req, errorOf: (res: Res) => number, what: string): Promise<Res> {
+    const deadline = this.#clock.now() + this.#config.maxBlockMs;
+    let lastError: KafkasmError | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (this.#coordinator < 0) await this.#findCoordinator();
+        const conn = await this.#brokers.connect(this.#coordinator);
+        const res = await conn.request(api, versionFor(conn, api), make(versionFor(conn, api)));
+        const code = errorOf(res);
+        if (code === 0) return res;
+        const err = kafkaErrorFor(code, `${what} for transactional id ${JSON.stringify(this.transactionalId)}`);
+        if (code === NOT_COORDINATOR || code === COORDINATOR_NOT_AVAILABLE) this.#coordinator = -1;
+        else if (code !== COORDINATOR_LOAD_IN_PROGRESS && code !== CONCURRENT_TRANSACTIONS && !err.retriable) {
+          if (FATAL.has(code)) this.#fatal(err);
+          throw err;
+        }
+        lastError = err;
+      } catch (e) {
+        if (!(e instanceof KafkasmError) || !e.retriable || this.fatalError) throw e;
+        if (e.code === "CONNECTION_ERROR" || e.code === "REQUEST_TIMEOUT") this.#coordinator = -1;
+        lastError = e;
+      }
+      if (this.#clock.now() >= deadline) {
+        throw new ClientError("DELIVERY_TIMEOUT", `${what} for transactional id ${JSON.stringify(this.transactionalId)} did not succeed within maxBlockMs ${this.#config.maxBlockMs}: ${lastError?.message}`, { cause: lastError });
+      }
+      const backoff = Math.min(this.#config.retryBackoffMaxMs, this.#config.retryBackoffMs * 2 ** Math.min(attempt, 20));
+      await new Promise<void>((r) => this.#clock.setTimeout(r, backoff));
+    }
+  }
+
+  async #findCoordinator(): Promise<void> {
+    const conn = await this.#brokers.any();
+    const version = versionFor(conn, FindCoordinator);
+    const res = await conn.request(FindCoordinator, version, { keyType: COORDINATOR_TRANSACTION, keys: [this.transactionalId] });
+    const c = res.coordinators[0];
+    if (!c) throw new ClientError("PROTOCOL_ERROR", "FindCoordinator answered without a coordinator");
+    if (c.errorCode !== 0) {
+      const err = kafkaErrorFor(c.errorCode, `FindCoordinator for transactional id ${JSON.stringify(this.transactionalId)}`);
+      if (FATAL.has(c.errorCode)) this.#fatal(err);
+      throw c.errorCode === COORDINATOR_NOT_AVAILABLE || c.errorCode === COORDINATOR_LOAD_IN_PROGRESS
+        ? new KafkaError(c.errorCode, err.message) : err;
+    }
+    this.#brokers.setBrokers([{ nodeId: c.nodeId, host: c.host, port: c.port }]);
+    this.#coordinator = c.nodeId;
+  }
+
+  #fatal(err: KafkasmError): void {
+    this.fatalError ??= err;
+    this.state = "fatal";
+  }
+}
