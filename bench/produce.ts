@@ -30,7 +30,7 @@ const MODES = { acks1: { acks: 1, idempotent: false, label: "acks 1" }, idempote
 type Mode = keyof typeof MODES;
 
 const spec = {
-  records: { type: "number", default: Number(process.env.BENCH_RECORDS ?? 1_000_000), integer: true, min: 1, description: "records per throughput run" },
+  records: { type: "number", default: Number(process.env.BENCH_RECORDS ?? 1_000_000), integer: true, min: 0, description: "records per throughput run (0: latency only)" },
   "record-size": { type: "number", default: 100, integer: true, min: 1, description: "bytes per record value" },
   "latency-sends": { type: "number", default: Number(process.env.BENCH_LATENCY_SENDS ?? 2000), integer: true, min: 0, description: "single awaited sends for sync latency" },
   clients: { type: "string", default: process.env.BENCH_CLIENTS ?? CLIENTS.join(","), description: "clients to run" },
@@ -100,13 +100,17 @@ async function childKafkasm(o: ChildOptions): Promise<Partial<ChildResult>> {
   const { Producer } = await import("../src/index.ts");
   const brokers = o.bootstrap.split(",");
   const acks = o.acks === -1 ? "all" as const : 1 as const;
-  const producer = new Producer({ brokers, acks, idempotent: o.idempotent, lingerMs: 5, batchSize: 1_000_000, clientId: "bench-kafkasm" });
-  const perfOpts = { topic: o.topic, recordSize: o.recordSize };
-  if (o.warmup) await runPerf(producer as unknown as PerfProducer, { ...perfOpts, records: o.warmup });
-  const baseline = process.memoryUsage.rss();
-  const r = await runPerf(producer as unknown as PerfProducer, { ...perfOpts, records: o.records, onProgress: progress });
-  await producer.close();
-  if (r.failed) throw new Error(`${r.failed} records failed: ${r.firstError}`);
+  let seconds = NaN, baseline = NaN;
+  if (o.records) {
+    const producer = new Producer({ brokers, acks, idempotent: o.idempotent, lingerMs: 5, batchSize: 1_000_000, clientId: "bench-kafkasm" });
+    const perfOpts = { topic: o.topic, recordSize: o.recordSize };
+    if (o.warmup) await runPerf(producer as unknown as PerfProducer, { ...perfOpts, records: o.warmup });
+    baseline = process.memoryUsage.rss();
+    const r = await runPerf(producer as unknown as PerfProducer, { ...perfOpts, records: o.records, onProgress: progress });
+    await producer.close();
+    if (r.failed) throw new Error(`${r.failed} records failed: ${r.firstError}`);
+    seconds = r.seconds;
+  }
   let lat: { p50: number; p99: number } | undefined;
   if (o.latencySends) {
     const sync = new Producer({ brokers, acks, idempotent: o.idempotent, lingerMs: 0, clientId: "bench-kafkasm-sync" });
@@ -114,7 +118,7 @@ async function childKafkasm(o: ChildOptions): Promise<Partial<ChildResult>> {
     lat = await syncLatency(o.latencySends, () => sync.send({ topic: o.topic, value }));
     await sync.close();
   }
-  return { seconds: r.seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null };
+  return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null };
 }
 
 async function childKafkajs(o: ChildOptions): Promise<Partial<ChildResult>> {
@@ -130,9 +134,9 @@ async function childKafkajs(o: ChildOptions): Promise<Partial<ChildResult>> {
     for (let i = 0; i < n; i++) messages[i] = { value };
     return producer.send({ topic: o.topic, acks: o.acks, messages });
   };
-  if (o.warmup) await arraySends(o.warmup, o.chunk, concurrency, send);
+  if (o.records && o.warmup) await arraySends(o.warmup, o.chunk, concurrency, send);
   const baseline = process.memoryUsage.rss();
-  const seconds = await arraySends(o.records, o.chunk, concurrency, send);
+  const seconds = o.records ? await arraySends(o.records, o.chunk, concurrency, send) : NaN;
   const lat = o.latencySends ? await syncLatency(o.latencySends, () => send(1)) : undefined;
   await producer.disconnect();
   return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null };
@@ -172,9 +176,9 @@ async function childPlatformatic(o: ChildOptions): Promise<Partial<ChildResult>>
     for (let i = 0; i < n; i++) messages[i] = { topic, value };
     return producer.send({ messages });
   };
-  if (o.warmup) await arraySends(o.warmup, o.chunk, o.concurrency, send);
+  if (o.records && o.warmup) await arraySends(o.warmup, o.chunk, o.concurrency, send);
   const baseline = process.memoryUsage.rss();
-  const seconds = await arraySends(o.records, o.chunk, o.concurrency, send);
+  const seconds = o.records ? await arraySends(o.records, o.chunk, o.concurrency, send) : NaN;
   const lat = o.latencySends ? await syncLatency(o.latencySends, () => send(1)) : undefined;
   await producer.close();
   return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null };
@@ -194,8 +198,8 @@ async function runChild(client: string, o: ChildOptions): Promise<void> {
   const r = await fn(o);
   const seconds = r.seconds!;
   const out: ChildResult = {
-    client, records: o.records, seconds: round(seconds)!, recordsPerSec: Math.round(o.records / seconds),
-    mbPerSec: round((o.records * o.recordSize) / seconds / 1048576, 2)!,
+    client, records: o.records, seconds: round(seconds)!, recordsPerSec: o.records ? Math.round(o.records / seconds) : 0,
+    mbPerSec: o.records ? round((o.records * o.recordSize) / seconds / 1048576, 2)! : 0,
     syncP50Ms: r.syncP50Ms == null ? null : round(r.syncP50Ms), syncP99Ms: r.syncP99Ms == null ? null : round(r.syncP99Ms),
     baselineRssMb: r.baselineRssMb!, peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
     ...(r.note ? { note: r.note } : {}),
@@ -305,7 +309,7 @@ async function runKcat(bootstrap: string, topic: string, o: { records: number; r
     "-X", "linger.ms=5", "-X", "batch.num.messages=10000", "-X", "batch.size=1000000", "-X", "queue.buffering.max.messages=1000000",
     "-X", `acks=${o.acks === -1 ? "all" : o.acks}`, "-X", "compression.codec=none"];
   if (o.idempotent) args.push("-X", "enable.idempotence=true");
-  const r = await spawnTimed("kcat", args);
+  const r = o.records ? await spawnTimed("kcat", args) : { code: 0, stderr: "", seconds: NaN, firstRssMb: NaN, peakRssMb: NaN };
   if (r.code !== 0) throw new Error(`kcat exited with ${r.code}: ${r.stderr.slice(-500)}`);
   let p50: number | null = null, p99: number | null = null;
   if (o.latencySends) {
@@ -315,8 +319,8 @@ async function runKcat(bootstrap: string, topic: string, o: { records: number; r
     p50 = round(j.p50Ms); p99 = round(j.p99Ms);
   }
   return {
-    client: "kcat", records: o.records, seconds: round(r.seconds)!, recordsPerSec: Math.round(o.records / r.seconds),
-    mbPerSec: round((o.records * o.recordSize) / r.seconds / 1048576, 2)!, syncP50Ms: p50, syncP99Ms: p99,
+    client: "kcat", records: o.records, seconds: round(r.seconds)!, recordsPerSec: o.records ? Math.round(o.records / r.seconds) : 0,
+    mbPerSec: o.records ? round((o.records * o.recordSize) / r.seconds / 1048576, 2)! : 0, syncP50Ms: p50, syncP99Ms: p99,
     baselineRssMb: r.firstRssMb, peakRssMb: r.peakRssMb,
     note: "kcat -P -l (process start to exit); sync latency from a librdkafka C program (produce + flush)",
   };
@@ -333,7 +337,7 @@ function table(rows: Row[], mode: Mode): string {
     r.client,
     r.recordsPerSec.toLocaleString("en-US"),
     r.mbPerSec.toFixed(1),
-    ours && r !== ours ? `${(ours.recordsPerSec / r.recordsPerSec).toFixed(2)}×` : "",
+    ours && r !== ours && r.recordsPerSec > 0 ? `${(ours.recordsPerSec / r.recordsPerSec).toFixed(2)}×` : "",
     r.syncP50Ms == null ? "-" : `${r.syncP50Ms.toFixed(3)} ms`,
     r.syncP99Ms == null ? "-" : `${r.syncP99Ms.toFixed(3)} ms`,
     `${r.peakRssMb.toFixed(0)} MB`,
@@ -369,15 +373,26 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
           expected += o.latencySends ? o.latencySends + 100 : 0;
         } else {
           const nodeBin = client === "platformatic" ? node22 : process.execPath;
-          const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--child", client, "--bootstrap", cluster.bootstrap, "--topic", topic,
-            "--records", String(o.records), "--record-size", String(o.recordSize), "--acks", String(m.acks), `--idempotent=${m.idempotent}`,
-            "--latency-sends", String(o.latencySends), "--warmup", String(o.warmup), "--chunk", String(o.chunk), "--concurrency", String(o.concurrency)];
-          const r = await spawnTimed(nodeBin, args, { echoStderr: true });
-          const last = r.stdout.trim().split("\n").pop() ?? "";
-          if (r.code !== 0 || !last.startsWith("{")) throw new Error(`${client} child exited with ${r.code}: ${r.stderr.slice(-800)}`);
-          result = JSON.parse(last);
-          result.peakRssMb = Math.max(result.peakRssMb, r.peakRssMb);
-          expected += o.warmup + (o.latencySends ? o.latencySends + Math.min(100, o.latencySends) : 0);
+          // Throughput and sync latency in separate processes, like the librdkafka pair: latency is
+          // then what an application doing single sends sees, not the tail of a 1M-record burst's GC.
+          const child = async (records: number, latencySends: number): Promise<ChildResult> => {
+            const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--child", client, "--bootstrap", cluster.bootstrap, "--topic", topic,
+              "--records", String(records), "--record-size", String(o.recordSize), "--acks", String(m.acks), `--idempotent=${m.idempotent}`,
+              "--latency-sends", String(latencySends), "--warmup", String(o.warmup), "--chunk", String(o.chunk), "--concurrency", String(o.concurrency)];
+            const r = await spawnTimed(nodeBin, args, { echoStderr: true });
+            const last = r.stdout.trim().split("\n").pop() ?? "";
+            if (r.code !== 0 || !last.startsWith("{")) throw new Error(`${client} child exited with ${r.code}: ${r.stderr.slice(-800)}`);
+            const parsed = JSON.parse(last) as ChildResult;
+            parsed.peakRssMb = Math.max(parsed.peakRssMb, r.peakRssMb);
+            return parsed;
+          };
+          result = await child(o.records, 0);
+          if (o.latencySends) {
+            const l = await child(0, o.latencySends);
+            result.syncP50Ms = l.syncP50Ms;
+            result.syncP99Ms = l.syncP99Ms;
+          }
+          expected += (o.records ? o.warmup : 0) + (o.latencySends ? o.latencySends + Math.min(100, o.latencySends) : 0);
         }
         const offsets = await queryOffsets(cluster.bootstrap, topic);
         const counted = offsets.reduce((s, p) => s + p.high, 0);
