@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
+import { freshTopic } from "./topics.ts";
 import { TelemetryWorkload, verifyTelemetry, type TelemetryEvent } from "../../src/cli/telemetry.ts";
 
 let cluster: Cluster;
@@ -35,23 +36,21 @@ function workload(count: number) {
 }
 
 test("a workload produced by KafkaJS and read back with kcat passes every check", async () => {
-  if (cluster.external) return;
-  await cluster.createTopic("demo-ok", 6);
+  const topic = await freshTopic(cluster, "demo-ok", 6);
   const { w, events } = workload(2000);
-  await produceWithKafkajs("demo-ok", events);
-  const records = await consumeAll(cluster.bootstrap, "demo-ok", { count: 2000, timeoutMs: 20_000 });
-  const v = verifyTelemetry(records, { perDevice: w.perDevice, partitions: 6, count: 2000 });
+  await produceWithKafkajs(topic.name, events);
+  const records = await consumeAll(cluster.bootstrap, topic.name, { count: 2000, timeoutMs: 20_000 });
+  const v = verifyTelemetry(records, { perDevice: w.perDevice, partitions: topic.partitions, count: 2000 });
   assert.ok(v.ok, JSON.stringify(v));
 });
 
 test("the same workload with one event sent twice fails the duplicate check", async () => {
-  if (cluster.external) return;
-  await cluster.createTopic("demo-dup", 6);
+  const topic = await freshTopic(cluster, "demo-dup", 6);
   const { w, events } = workload(1000);
   events.splice(500, 0, events[400]!);
-  await produceWithKafkajs("demo-dup", events);
-  const records = await consumeAll(cluster.bootstrap, "demo-dup", { count: 1001, timeoutMs: 20_000 });
-  const v = verifyTelemetry(records, { perDevice: w.perDevice, partitions: 6, count: 1000 });
+  await produceWithKafkajs(topic.name, events);
+  const records = await consumeAll(cluster.bootstrap, topic.name, { count: 1001, timeoutMs: 20_000 });
+  const v = verifyTelemetry(records, { perDevice: w.perDevice, partitions: topic.partitions, count: 1000 });
   assert.not.ok(v.ok);
   assert.ok(v.checks.some((c) => c.name === "no duplicates" && !c.ok));
   assert.ok(v.checks.some((c) => c.name === "count" && !c.ok));

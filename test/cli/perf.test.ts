@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { runPerf, type PerfProducer } from "../../src/cli/perf.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { queryOffsets } from "../harness/kcat.ts";
+import { freshTopic } from "./topics.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -49,9 +50,10 @@ test("runPerf: --throughput limits the rate", async () => {
 });
 
 test("kafkasm perf against the mock cluster: exit 0, last stdout line is the JSON summary, offsets match", async () => {
-  const cluster: Cluster = await startCluster({ brokers: 3, topics: [{ name: "perf", partitions: 3 }] });
+  const cluster: Cluster = await startCluster({ brokers: 3 });
   try {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "perf", "--brokers", cluster.bootstrap, "--topic", "perf",
+    const { name: topic } = await freshTopic(cluster, "perf", 3);
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "perf", "--brokers", cluster.bootstrap, "--topic", topic,
       "--records", "30000", "--record-size", "100", "--acks", "1"], { cwd: root, encoding: "utf8", timeout: 40_000 });
     assert.is(r.status, 0, r.stderr);
     const summary = JSON.parse(r.stdout.trim().split("\n").pop()!);
@@ -59,7 +61,7 @@ test("kafkasm perf against the mock cluster: exit 0, last stdout line is the JSO
     assert.is(summary.records, 30_000);
     assert.ok(summary.recordsPerSec > 0 && summary.p50Ms <= summary.p99Ms, r.stdout);
     assert.match(r.stderr, /records sent/);
-    const offsets = await queryOffsets(cluster.bootstrap, "perf");
+    const offsets = await queryOffsets(cluster.bootstrap, topic);
     assert.is(offsets.reduce((s, o) => s + o.high, 0), 30_000);
   } finally {
     await cluster.stop();
