@@ -57,6 +57,11 @@ export interface WebSocketTransportOptions {
   highWaterMark?: number;
   /** [connectTimeoutMs=10000] Time allowed for the WebSocket handshake. */
   connectTimeoutMs?: number;
+  /**
+   * [maxMessageBytes=1048576] Larger writes are split into several messages, so a proxy's message
+   * limit never has to match the producer's maxRequestSize (the proxy forwards bytes, not frames).
+   */
+  maxMessageBytes?: number;
 }
 
 const OPEN = 1;
@@ -86,6 +91,10 @@ export function websocketTransport(options: WebSocketTransportOptions): Transpor
   }
   const highWaterMark = options.highWaterMark ?? 1024 * 1024;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) {
+    throw new TypeError(`Cannot create websocket transport: maxMessageBytes must be a positive integer, got ${String(options.maxMessageBytes)}`);
+  }
   const protocols = options.protocols ?? (options.token !== undefined ? ["kafkasm"] : []);
   const offered = options.token !== undefined ? [...protocols, `kafkasm.bearer.${options.token}`] : protocols;
 
@@ -144,7 +153,8 @@ export function websocketTransport(options: WebSocketTransportOptions): Transpor
             if (ended || ws.readyState !== OPEN) {
               return Promise.reject(new Error(`Cannot write to broker ${name}: the WebSocket is closed`));
             }
-            ws.send(data);
+            if (data.length <= maxMessageBytes) ws.send(data);
+            else for (let i = 0; i < data.length; i += maxMessageBytes) ws.send(data.subarray(i, i + maxMessageBytes));
             if (ws.bufferedAmount <= highWaterMark) return Promise.resolve();
             // The WebSocket API has no drain event, so poll bufferedAmount while above the mark.
             return new Promise<void>((res, rej) => {

@@ -66,6 +66,25 @@ test("write() resolves only once bufferedAmount is back under highWaterMark, and
   await new Promise((r) => wss.close(r));
 });
 
+test("writes over maxMessageBytes are split into several binary messages, bytes unchanged", async () => {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise((r) => wss.once("listening", r));
+  const port = (wss.address() as { port: number }).port;
+  const messages: Buffer[] = [];
+  wss.on("connection", (ws) => ws.on("message", (d: Buffer) => messages.push(d)));
+  const t = websocketTransport({ url: `ws://127.0.0.1:${port}/`, WebSocket: WebSocket as never, maxMessageBytes: 1000 });
+  const s = await t(b("h", 1), { onData() {}, onClose() {} });
+  const data = new Uint8Array(2500).map((_, i) => i * 7);
+  await s.write(data);
+  await s.write(data.subarray(0, 1000));
+  await until(() => messages.length === 4, 2000, "4 messages");
+  assert.equal(messages.map((m) => m.length), [1000, 1000, 500, 1000]);
+  assert.ok(Buffer.concat(messages.slice(0, 3)).equals(Buffer.from(data)));
+  assert.throws(() => websocketTransport({ url: "ws://x", maxMessageBytes: 0, WebSocket: WebSocket as never }), /maxMessageBytes/);
+  s.close();
+  await new Promise((r) => wss.close(r));
+});
+
 test("a non-binary message from the peer closes the socket with an error", async () => {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise((r) => wss.once("listening", r));

@@ -35,6 +35,11 @@ window.producer = producer;
 if (q.get("mode") === "hide") {
   // Records wait in lingerMs (60 s) until the page is hidden; flushOnPageHide must send them.
   flushOnPageHide(producer);
+  if (q.get("warm")) {
+    // A page in use: connections to the partition leaders are already open (one record each, flushed).
+    for (let p = 0; p < Number(q.get("warm")); p++) producer.send({ topic: q.get("warmTopic"), partition: p, value: "warm" });
+    await producer.flush();
+  }
   window.acked = 0;
   for (let i = 0; i < count; i++) producer.send({ topic, key: "k" + (i % 37), value: "k" + (i % 37) + ":" + i }).then(() => window.acked++);
   window.result = { queued: count };
@@ -74,7 +79,7 @@ test.before(async () => {
   await new Promise<void>((r) => http!.listen(0, "127.0.0.1", () => r()));
   httpPort = (http.address() as { port: number }).port;
   browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
-  cluster = await startCluster({ brokers: 3, topics: [{ name: "browser-proxy", partitions: 4 }, { name: "browser-websockify", partitions: 4 }, { name: "browser-hide", partitions: 2 }] });
+  cluster = await startCluster({ brokers: 3, topics: [{ name: "browser-proxy", partitions: 4 }, { name: "browser-websockify", partitions: 4 }, { name: "browser-hide", partitions: 2 }, { name: "browser-leave", partitions: 2 }] });
 });
 
 test.after(async () => {
@@ -160,6 +165,23 @@ test("flushOnPageHide: records lingering (lingerMs 60 s) are sent as soon as the
     });
     await page.waitForFunction(() => (window as unknown as { acked: number }).acked === 200, undefined, { timeout: 10_000 });
     assertExactlyOnceInKeyOrder(await consumeAll(cluster!.bootstrap, "browser-hide", { count: 200, timeoutMs: 20_000 }), 200);
+  } finally {
+    await page.close();
+    await proxy.close();
+  }
+});
+
+test("flushOnPageHide: with leader connections open, lingering records still reach the cluster when the user navigates away (real pagehide)", async () => {
+  const proxy = await startProxy({ allow: cluster!.brokers.map((b) => `${b.host}:${b.port}`), log: () => {} });
+  const page = await browser!.newPage();
+  try {
+    await page.goto(`http://127.0.0.1:${httpPort}/?${new URLSearchParams({ brokers: cluster!.bootstrap, topic: "browser-leave", count: "300", url: `${proxy.url}/broker/{host}:{port}`, mode: "hide", linger: "60000", warm: "2", warmTopic: "browser-leave" })}`);
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    // Leaving the page fires pagehide; without flushOnPageHide these 300 records are lost (checked by hand).
+    await page.goto("about:blank");
+    const records = await consumeAll(cluster!.bootstrap, "browser-leave", { count: 302, timeoutMs: 10_000 });
+    assertExactlyOnceInKeyOrder(records.filter((r) => r.payload !== "warm"), 300);
   } finally {
     await page.close();
     await proxy.close();
