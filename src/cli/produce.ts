@@ -20,7 +20,7 @@ const spec = {
 /** Reported failures are capped so that a dead cluster does not print a line per record. */
 const MAX_REPORTED = 20;
 /** Unacknowledged input bytes before reading pauses. */
-const WINDOW_BYTES = 16 * 1024 * 1024;
+const WINDOW_BYTES = 4 * 1024 * 1024;
 
 interface LineProducer {
   send(record: { topic: string; key: Uint8Array | null; value: Uint8Array }, cb: (error: unknown) => void): void;
