@@ -95,6 +95,28 @@ test("a producer option the producer rejects exits 2 with its INVALID_CONFIG mes
   assert.match(r.stderr, /INVALID_CONFIG: .*idempotence requires acks "all"/);
 });
 
+test("streaming: records are delivered while stdin is still open", async () => {
+  const { name: topic } = await freshTopic(cluster, "cli-stream", 1);
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "produce", "--brokers", cluster.bootstrap, "--topic", topic],
+    { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const closed = new Promise<number | null>((r) => child.on("close", r));
+  child.stdin.write(Array.from({ length: 50 }, (_, i) => `first ${i}`).join("\n") + "\n");
+  const deadline = Date.now() + 15_000;
+  let high = 0;
+  while (Date.now() < deadline) {
+    high = (await queryOffsets(cluster.bootstrap, topic)).reduce((s, o) => s + o.high, 0);
+    if (high >= 50) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.is(high, 50, `50 records on the broker before stdin ends; stderr: ${stderr}`);
+  child.stdin.end(Array.from({ length: 50 }, (_, i) => `second ${i}`).join("\n") + "\n");
+  assert.is(await closed, 0, stderr);
+  assert.equal(JSON.parse(stdout.trim().split("\n").pop()!).records, 100);
+});
+
 test("empty stdin: exit 0 and {records: 0, failed: 0}", async () => {
   const { name: topic } = await freshTopic(cluster, "cli-empty", 1);
   const r = await produce(["--brokers", cluster.bootstrap, "--topic", topic], "");
