@@ -130,6 +130,8 @@ export class PartitionState {
   open: Batch | null = null;
   /** Idempotence: the sequence the next new batch gets. */
   nextSequence = 0;
+  /** Idempotence: a batch failed and is being resent; one batch in flight until a resend is acknowledged. */
+  recovering = false;
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;

@@ -8,8 +8,8 @@
  * keep them. When one needs a retry, the partition sends nothing more until every batch it has in
  * flight has come back (later ones fail too, or succeed if the earlier one had in fact been written);
  * the failed batches are put back in sequence order and resent one at a time from the lowest, then
- * pipelining resumes. That is how the Java client keeps up to 5 in flight without reordering or
- * duplicates.
+ * pipelining resumes once a resent batch is acknowledged. Like the Java client, this keeps up to 5 in
+ * flight without reordering or duplicates.
  */
 import type { Codec } from "../../bindings/codec.ts";
 import type { CompressionCodec } from "../compression/codec.ts";
@@ -161,10 +161,13 @@ export class Sender {
       }
       if (txn && !txn.isAdded(tp)) continue; // AddPartitionsToTxn first
       if (pid) {
-        // A retried batch goes out alone: only when nothing of its partition is in flight (later
-        // batches behind a failed one fail too on a real broker and come back to the queue in order),
-        // and retried batches one at a time until they are through, as the Java client does.
-        if (tp.queue[0].attempts > 0 && tp.inFlight.length > 0) continue;
+        // After a failure the partition recovers with one batch in flight: the retried batches go
+        // out one at a time, in sequence order, once every later batch in flight has come back (on a
+        // real broker those fail with OUT_OF_ORDER_SEQUENCE_NUMBER and are put back in order), and
+        // pipelining resumes only after a retried batch is acknowledged. Stricter than the Java
+        // client (which pipelines fresh batches behind a retry), so that a broker that does not
+        // check sequences (librdkafka's mock) cannot reorder either.
+        if (tp.recovering && tp.inFlight.length > 0) continue;
         if (tp.inFlight.length >= MAX_IDEMPOTENT_IN_FLIGHT) continue;
       }
       const at = this.#readyAt(tp.queue[0]);
@@ -204,7 +207,7 @@ export class Sender {
         let k = 0;
         for (const tp of parts) {
           if (tp.queue.length === 0) continue;
-          if (pid && (tp.queue[0].attempts > 0 || tp.inFlight.length >= MAX_IDEMPOTENT_IN_FLIGHT)) continue;
+          if (pid && (tp.recovering || tp.inFlight.length >= MAX_IDEMPOTENT_IN_FLIGHT)) continue;
           const at = this.#readyAt(tp.queue[0]);
           if (at > now) {
             nextWake = Math.min(nextWake, at);
@@ -386,6 +389,8 @@ export class Sender {
   #succeed(b: Batch, baseOffset: number, logAppendTime: number): void {
     if (b.done) return;
     this.#removeInFlight(b);
+    const tp = b.tp;
+    if (tp.recovering && tp.inFlight.length === 0 && (tp.queue.length === 0 || tp.queue[0].attempts === 0)) tp.recovering = false;
     this.#hooks.release(b.accounted);
     b.succeed(baseOffset, logAppendTime, this.#hooks.onCallbackError);
   }
@@ -417,6 +422,7 @@ export class Sender {
     let i = 0;
     while (i < q.length && q[i].id < b.id) i++;
     q.splice(i, 0, b);
+    if (this.#pid) b.tp.recovering = true;
     this.active.add(b.tp);
   }
 
@@ -496,6 +502,7 @@ export class Sender {
       if (!t.partitions) continue;
       for (const tp of t.partitions) {
         tp.nextSequence = 0;
+        tp.recovering = false;
         for (const b of tp.queue) b.baseSequence = -1;
       }
     }
