@@ -3,6 +3,7 @@
  * SIGINT/SIGTERM, then closes every connection cleanly. Prints one line when listening:
  * `kafkasm proxy listening on ws://HOST:PORT` (port 0 picks a free port); log lines (JSON) go to stderr.
  */
+import { readFileSync } from "node:fs";
 import { formatHelp, parseArgs, UsageError, type OptionSpecs } from "./args.ts";
 import { startProxy, parseBrokerTarget, type KafkaProxy } from "../proxy/proxy.ts";
 
@@ -17,6 +18,9 @@ const specs = {
   "max-connections": { type: "number", description: "connections in total", default: 10_000, integer: true, min: 1 },
   "bytes-per-second": { type: "number", description: "per connection and direction, 0 = unlimited (excess is delayed, not dropped)", default: 0, min: 0 },
   "idle-timeout-ms": { type: "number", description: "close connections idle this long, 0 = never", default: 300_000, integer: true, min: 0 },
+  "tls-cert": { type: "string", description: "serve wss:// with this PEM certificate file (with --tls-key)", valueName: "FILE" },
+  "tls-key": { type: "string", description: "PEM private key file for --tls-cert", valueName: "FILE" },
+  "client-address-header": { type: "string", description: "behind a trusted reverse proxy only: header whose last entry is the client address (e.g. x-forwarded-for)", valueName: "NAME" },
   stats: { type: "boolean", description: "serve GET /stats (JSON counters; token-protected like the WebSocket path)", default: false },
   quiet: { type: "boolean", description: "log refusals only (not every open/close)", default: false },
 } as const satisfies OptionSpecs;
@@ -44,6 +48,8 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
   if (allow.length === 0) throw new UsageError("Option --allow needs at least one host:port");
   const { host, port } = parseListen(options.listen);
   const quiet = options.quiet;
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new UsageError("Options --tls-cert and --tls-key go together");
+  const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined;
   return startProxy({
     host, port, allow,
     token: options.token ?? env.KAFKASM_PROXY_TOKEN,
@@ -55,6 +61,8 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
     bytesPerSecond: options.bytesPerSecond,
     idleTimeoutMs: options.idleTimeoutMs,
     statsPath: options.stats ? "/stats" : undefined,
+    tls,
+    clientAddressHeader: options.clientAddressHeader,
     log: (e) => {
       if (quiet && e.event !== "refused") return;
       process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);

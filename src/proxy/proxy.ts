@@ -19,7 +19,8 @@
  * await proxy.close();
  * ```
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -80,8 +81,17 @@ export interface ProxyOptions {
   statsPath?: string;
   /** Where log lines go. [default: one JSON line per entry on console.error] */
   log?: (entry: ProxyLogEntry) => void;
-  /** The client address used for per-client limits. [default: the TCP peer address] */
+  /**
+   * Behind a trusted reverse proxy (TLS terminator, load balancer) every client shares its address:
+   * name the header it appends the client's address to (e.g. "x-forwarded-for"; the last entry is
+   * used, the one the trusted proxy added). Never set this without such a proxy: clients could
+   * forge the header to dodge per-client limits.
+   */
+  clientAddressHeader?: string;
+  /** The client address used for per-client limits; overrides clientAddressHeader. [default: the TCP peer address] */
   clientAddress?: (request: IncomingMessage) => string;
+  /** Serve wss:// with this certificate and key (PEM). [default: plain ws://] */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** Counters since start; `open` is current. */
@@ -97,7 +107,7 @@ export interface ProxyStats {
 export interface KafkaProxy {
   readonly host: string;
   readonly port: number;
-  /** `ws://host:port` */
+  /** `ws://host:port` (`wss://` with tls) */
   readonly url: string;
   stats(): ProxyStats;
   /** Stops accepting, closes every WebSocket (1001) and broker socket, resolves when all are gone. */
@@ -159,7 +169,14 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
   const tokenDigest = options.token ? digest(options.token) : undefined;
   const origins = options.origins && options.origins.length > 0 ? new Set(options.origins) : undefined;
   const log = options.log ?? ((e: ProxyLogEntry) => console.error(JSON.stringify({ proxy: true, ...e })));
-  const clientAddress = options.clientAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? "unknown");
+  const header = options.clientAddressHeader?.toLowerCase();
+  const clientAddress = options.clientAddress ?? ((req: IncomingMessage) => {
+    const peer = req.socket.remoteAddress ?? "unknown";
+    if (!header) return peer;
+    const value = req.headers[header];
+    const last = (Array.isArray(value) ? value.join(",") : value ?? "").split(",").pop()?.trim();
+    return last || peer;
+  });
 
   const stats: ProxyStats = {
     connections: { open: 0, total: 0 },
@@ -224,7 +241,7 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
 
-  const server: Server = createServer((req, res) => {
+  const onRequest: RequestListener = (req, res) => {
     const client = clientAddress(req);
     const url = new URL(req.url ?? "/", "http://proxy");
     if (options.statsPath && url.pathname === options.statsPath && req.method === "GET") {
@@ -240,7 +257,8 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
     const reason: RefusalReason = url.pathname.startsWith("/broker/") ? "NOT_WEBSOCKET" : "NOT_FOUND";
     countRefusal(reason, client, undefined, `${req.method} ${url.pathname}`);
     res.writeHead(STATUS[reason][0], { "content-type": "text/plain", connection: "close" }).end(`${reason}\n`);
-  });
+  };
+  const server: Server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(onRequest);
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const client = clientAddress(req);
@@ -480,12 +498,12 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
   const host = options.host ?? "127.0.0.1";
-  log({ event: "listening", detail: `ws://${host}:${port} → ${[...allow].join(",")}` });
+  log({ event: "listening", detail: `${options.tls ? "wss" : "ws"}://${host}:${port} → ${[...allow].join(",")}` });
 
   return {
     host,
     port,
-    url: `ws://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url: `${options.tls ? "wss" : "ws"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
     stats: snapshot,
     async close(closeOptions) {
       if (closing) return;

@@ -2,6 +2,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { WebSocket } from "ws";
 import { startProxy, parseBrokerTarget } from "../../src/proxy/proxy.ts";
 import { websocketTransport } from "../../src/transport/websocket.ts";
@@ -326,6 +330,42 @@ test("GET /stats serves the counters (token-protected) and plain HTTP on /broker
   assert.equal((await fetch(`${base}/broker/${target}`)).status, 426);
   await proxy.close();
   await echo.close();
+});
+
+test("clientAddressHeader: per-client limits use the last X-Forwarded-For entry (the trusted proxy's), not the shared peer address", async () => {
+  const echo = await echoServer();
+  const target = `127.0.0.1:${echo.port}`;
+  const proxy = await startProxy({ allow: [target], maxConnectionsPerClient: 1, clientAddressHeader: "X-Forwarded-For", log: () => {} });
+  const url = `${proxy.url}/broker/${target}`;
+  const a = await openWs(url, { headers: { "x-forwarded-for": "203.0.113.1" } });
+  // A forged first entry does not help: the last one is what the trusted proxy saw.
+  const b = await openWs(url, { headers: { "x-forwarded-for": "203.0.113.1, 198.51.100.7" } });
+  assert.equal((await refusedStatus(url, { headers: { "x-forwarded-for": "9.9.9.9, 203.0.113.1" } })).status, 429);
+  a.close(); b.close();
+  await proxy.close();
+  await echo.close();
+});
+
+test("tls: serves wss:// with the given certificate and forwards as before", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "kafkasm-tls-"));
+  try {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+      "-days", "1", "-subj", "/CN=127.0.0.1"], { stdio: "ignore" });
+    const echo = await echoServer();
+    const target = `127.0.0.1:${echo.port}`;
+    const proxy = await startProxy({ allow: [target], tls: { cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) }, log: () => {} });
+    assert.match(proxy.url, /^wss:\/\//);
+    const ws = new WebSocket(`${proxy.url}/broker/${target}`, { rejectUnauthorized: false });
+    await new Promise((r, j) => { ws.once("open", r); ws.once("error", j); });
+    const got = new Promise<Buffer>((r) => ws.once("message", (d: Buffer) => r(d)));
+    ws.send(Buffer.from([7, 8]));
+    assert.equal([...(await got)], [7, 8]);
+    ws.close();
+    await proxy.close();
+    await echo.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("startProxy rejects an empty or malformed allow-list", async () => {
