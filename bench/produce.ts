@@ -349,6 +349,29 @@ function table(rows: Row[], mode: Mode): string {
   return [line(head), line(widths.map((w) => "─".repeat(w))), ...body.map(line)].join("\n");
 }
 
+interface TargetCheck { mode: Mode; target: string; measured: string; ok: boolean }
+
+/** The issue's targets for kafkasm, per mode, for the rows that were measured. */
+function checkTargets(rows: Row[]): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  for (const mode of Object.keys(MODES) as Mode[]) {
+    const ours = rows.find((r) => r.mode === mode && r.client === "kafkasm");
+    if (!ours) continue;
+    const peer = (c: string) => rows.find((r) => r.mode === mode && r.client === c);
+    const add = (target: string, measured: string, ok: boolean) => out.push({ mode, target, measured, ok });
+    if (ours.records > 0) {
+      add("≥ 1.0 M records/s", `${(ours.recordsPerSec / 1e6).toFixed(2)} M records/s`, ours.recordsPerSec >= 1e6);
+      const p = peer("platformatic"), k = peer("kafkajs");
+      if (p?.recordsPerSec) add("≥ 2 × @platformatic/kafka", `${(ours.recordsPerSec / p.recordsPerSec).toFixed(2)} ×`, ours.recordsPerSec >= 2 * p.recordsPerSec);
+      if (k?.recordsPerSec) add("≥ 6 × KafkaJS", `${(ours.recordsPerSec / k.recordsPerSec).toFixed(2)} ×`, ours.recordsPerSec >= 6 * k.recordsPerSec);
+      const growth = ours.peakRssMb - ours.baselineRssMb;
+      add("RSS growth ≤ 64 MB", `${growth.toFixed(0)} MB`, growth <= 64);
+    }
+    if (ours.syncP99Ms != null) add("sync p99 ≤ 0.5 ms", `${ours.syncP99Ms.toFixed(3)} ms`, ours.syncP99Ms <= 0.5);
+  }
+  return out;
+}
+
 async function orchestrate(o: { records: number; recordSize: number; latencySends: number; clients: Client[]; modes: Mode[]; partitions: number; out: string; warmup: number; chunk: number; concurrency: number }): Promise<number> {
   const { startCluster } = await import("../test/harness/cluster.ts");
   const { queryOffsets } = await import("../test/harness/kcat.ts");
@@ -406,6 +429,8 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
   }
   const out: string[] = [];
   for (const mode of o.modes) out.push("", `${MODES[mode].label}: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B`, table(rows, mode));
+  const targets = checkTargets(rows);
+  if (targets.length) out.push("", "targets (issue 4):", ...targets.map((t) => `  ${t.ok ? "✓" : "✗"} ${t.mode.padEnd(10)} ${t.target.padEnd(26)} ${t.measured}`));
   const notes = [...new Set(rows.map((r) => r.note).filter(Boolean))];
   out.push("", "kafkasm × = kafkasm's records/s divided by the peer's. Sync latency: single awaited sends, linger 0.",
     "RSS growth = peak RSS − RSS after connecting and warming up. Shared 2-core machine: figures are noisy.", ...notes.map((n) => `Note: ${n}`));
@@ -413,7 +438,7 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, JSON.stringify({
     date: new Date().toISOString(), node: process.version, machine: { cpus: (await import("node:os")).cpus().length, note: "shared machine; noisy" },
-    records: o.records, recordSize: o.recordSize, partitions: o.partitions, latencySends: o.latencySends, results: rows,
+    records: o.records, recordSize: o.recordSize, partitions: o.partitions, latencySends: o.latencySends, results: rows, targets,
   }, null, 2) + "\n");
   log(`wrote ${o.out}`);
   return rows.every((r) => r.verified) ? 0 : 1;
