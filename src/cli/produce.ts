@@ -103,41 +103,49 @@ export async function run(argv: string[], io: {
   };
 
   let interrupted = false;
+  const input = io.input ?? process.stdin;
   const onSigint = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
     err("kafkasm produce: interrupted; delivering what was read (Ctrl-C again to quit now)\n");
     wake?.();
+    // Stop a read that waits for input (a terminal) so that the loop ends now.
+    if (input === process.stdin) process.stdin.destroy();
   };
   process.on("SIGINT", onSigint);
 
   const start = performance.now();
   try {
-    for await (const line of lines(io.input ?? process.stdin)) {
-      if (interrupted) break;
-      const n = ++records;
-      let key: Uint8Array | null = null;
-      let value = line;
-      if (separator) {
-        const at = indexOf(line, separator);
-        if (at !== -1) { key = line.subarray(0, at); value = line.subarray(at + separator.length); }
-      }
-      const size = line.length + 64;
-      pendingBytes += size;
-      try {
-        producer.send({ topic: o.topic, key, value }, (error) => {
+    try {
+      for await (const line of lines(input)) {
+        if (interrupted) break;
+        const n = ++records;
+        let key: Uint8Array | null = null;
+        let value = line;
+        if (separator) {
+          const at = indexOf(line, separator);
+          if (at !== -1) { key = line.subarray(0, at); value = line.subarray(at + separator.length); }
+        }
+        const size = line.length + 64;
+        pendingBytes += size;
+        try {
+          producer.send({ topic: o.topic, key, value }, (error) => {
+            done++;
+            pendingBytes -= size;
+            if (error) fail(n, error);
+            if (wake && pendingBytes <= WINDOW_BYTES / 2) { const w = wake; wake = undefined; w(); }
+          });
+        } catch (error) {
           done++;
           pendingBytes -= size;
-          if (error) fail(n, error);
-          if (wake && pendingBytes <= WINDOW_BYTES / 2) { const w = wake; wake = undefined; w(); }
-        });
-      } catch (error) {
-        done++;
-        pendingBytes -= size;
-        fail(n, error);
+          fail(n, error);
+        }
+        // Backpressure: stop pulling stdin while too much is unacknowledged.
+        if (pendingBytes > WINDOW_BYTES) await new Promise<void>((r) => (wake = r));
       }
-      // Backpressure: stop pulling stdin while too much is unacknowledged.
-      if (pendingBytes > WINDOW_BYTES) await new Promise<void>((r) => (wake = r));
+    } catch (error) {
+      // Destroying stdin on Ctrl-C ends the read with an error; anything else is a real failure.
+      if (!interrupted) throw error;
     }
     await producer.flush();
     await producer.close();
@@ -157,7 +165,7 @@ export async function run(argv: string[], io: {
     err(`kafkasm produce: ${failed} of ${records} records failed${summary ? ` (${summary})` : ""}\n`);
   }
   out(JSON.stringify({ records, failed, seconds }) + "\n");
-  return failed > 0 || interrupted ? 1 : 0;
+  return interrupted ? 130 : failed > 0 ? 1 : 0;
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {

@@ -117,6 +117,25 @@ test("streaming: records are delivered while stdin is still open", async () => {
   assert.equal(JSON.parse(stdout.trim().split("\n").pop()!).records, 100);
 });
 
+test("Ctrl-C while waiting for input: delivers what was read, prints the summary, exits 130", async () => {
+  const { name: topic } = await freshTopic(cluster, "cli-sigint", 1);
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "produce", "--brokers", cluster.bootstrap, "--topic", topic],
+    { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const closed = new Promise<number | null>((r) => child.on("close", r));
+  child.stdin.write("one\ntwo\nthree\n");
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && (await queryOffsets(cluster.bootstrap, topic))[0]!.high < 3) await new Promise((r) => setTimeout(r, 100));
+  child.kill("SIGINT");
+  const code = await Promise.race([closed, new Promise((r) => setTimeout(() => r("still running"), 10_000))]);
+  if (code === "still running") child.kill("SIGKILL");
+  assert.is(code, 130, stderr);
+  assert.match(stderr, /interrupted/);
+  assert.equal(JSON.parse(stdout.trim().split("\n").pop()!), { ...JSON.parse(stdout.trim().split("\n").pop()!), records: 3, failed: 0 });
+});
+
 test("empty stdin: exit 0 and {records: 0, failed: 0}", async () => {
   const { name: topic } = await freshTopic(cluster, "cli-empty", 1);
   const r = await produce(["--brokers", cluster.bootstrap, "--topic", topic], "");
