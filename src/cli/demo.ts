@@ -17,6 +17,7 @@ const spec = {
   acks: { type: "string", default: "all", valueName: "0|1|all", description: "acknowledgements (idempotent with all)" },
   "linger-ms": { type: "number", default: 5, integer: true, min: 0, valueName: "N", description: "producer linger" },
   "read-back": { type: "string", default: "auto", choices: ["auto", "records", "offsets"], description: "verify by reading every record with kcat, or by offsets only (auto: records when the mock keeps them all)" },
+  inject: { type: "string", default: "none", choices: ["none", "duplicate", "drop", "reorder"], description: "break the run on purpose (send one event twice, skip one, swap two of a key) to see the checks fail" },
 } as const satisfies OptionSpecs;
 
 // The mock cluster keeps roughly 5 MiB per partition; read records back only below this.
@@ -88,6 +89,18 @@ function printVerification(v: Verification): void {
   for (const p of v.problems) say(`      ${red("·")} ${p}`);
 }
 
+/** Breaks the event list the way `--inject` says; returns what it did. */
+function inject(events: TelemetryEvent[], how: string): string {
+  const i = Math.floor(events.length / 2);
+  const e = events[i]!;
+  if (how === "duplicate") { events.splice(i + 1, 0, e); return `${e.key} seq ${e.seq} will be sent twice`; }
+  if (how === "drop") { events.splice(i, 1); return `${e.key} seq ${e.seq} will not be sent`; }
+  const j = events.findIndex((x, k) => k > i && x.key === e.key);
+  if (j === -1) return "no second event of the key to swap with";
+  [events[i], events[j]] = [events[j]!, events[i]!];
+  return `${e.key} seq ${e.seq} and ${events[i]!.seq} will be sent in swapped order`;
+}
+
 /** Runs the demo; resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
   const { options: o, help } = parseArgs(argv, spec);
@@ -131,6 +144,7 @@ export async function run(argv: string[]): Promise<number> {
     const tg = performance.now();
     const events: TelemetryEvent[] = [];
     for (let ev = workload.next(); ev !== undefined; ev = workload.next()) events.push(ev);
+    if (o.inject !== "none") say(`${label("injected")}${red(inject(events, o.inject))}`);
     say(`${label("generated")}${fmt(events.length)} events in ${fmt((performance.now() - tg) / 1000, 2)} s`);
     const produced = await produceWorkload(producer, topic, events);
     events.length = 0;

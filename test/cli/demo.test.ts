@@ -84,4 +84,14 @@ test("the demo's offsets-only verification (for runs larger than the mock keeps)
   assert.match(r.out, /✓ Java partitioning/);
 });
 
+test("the demo fails (exit 1) when a record is sent twice, skipped, or sent out of order", async () => {
+  const cases: [string, RegExp][] = [["duplicate", /✗ no duplicates/], ["drop", /✗ nothing missing/], ["reorder", /✗ per-key order/]];
+  const runs = await Promise.all(cases.map(([how]) => runDemo(["--events", "2000", "--inject", how])));
+  runs.forEach((r, k) => {
+    assert.is(r.code, 1, r.out);
+    assert.match(r.out, cases[k]![1]);
+    assert.match(r.out, /FAILED/);
+  });
+});
+
 test.run();
