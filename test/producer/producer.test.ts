@@ -238,4 +238,15 @@ test("close() delivers pending records; close({timeoutMs}) rejects what is left 
   void cluster;
 });
 
+test("a malformed Produce response fails those records with PROTOCOL_ERROR (no hang); the producer goes on", async () => {
+  const { cluster, producer } = setup();
+  await producer.send({ topic: "t", value: "warm", partition: 0 });
+  cluster.inject({ apiKey: ApiKey.Produce, action: { malformed: (f) => f.subarray(0, f.length - 3).map((x, i) => (i < 4 ? [0, 0, 0, f.length - 7][i] : x)) } });
+  const e = await producer.send({ topic: "t", value: "x", partition: 0 }).catch((e) => e);
+  assert.is(e.code, "PROTOCOL_ERROR");
+  const m = await producer.send({ topic: "t", value: "y", partition: 0 });
+  assert.ok(m.offset >= 1);
+  await producer.close();
+});
+
 test.run();
