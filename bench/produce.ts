@@ -33,6 +33,7 @@ const spec = {
   records: { type: "number", default: Number(process.env.BENCH_RECORDS ?? 1_000_000), integer: true, min: 0, description: "records per throughput run (0: latency only)" },
   "record-size": { type: "number", default: 100, integer: true, min: 1, description: "bytes per record value" },
   "latency-sends": { type: "number", default: Number(process.env.BENCH_LATENCY_SENDS ?? 2000), integer: true, min: 0, description: "single awaited sends for sync latency" },
+  "latency-warmup": { type: "number", default: Number(process.env.BENCH_LATENCY_WARMUP ?? 10_000), integer: true, min: 0, description: "sends between the cold and the warm latency measurement" },
   clients: { type: "string", default: process.env.BENCH_CLIENTS ?? CLIENTS.join(","), description: "clients to run" },
   modes: { type: "string", default: process.env.BENCH_MODES ?? "acks1,idempotent", description: "acks1,idempotent" },
   partitions: { type: "number", default: 6, integer: true, min: 1, description: "partitions per topic" },
@@ -57,6 +58,8 @@ interface ChildResult {
   mbPerSec: number;
   syncP50Ms: number | null;
   syncP99Ms: number | null;
+  /** p99 of the first sends of a fresh process (JIT still compiling), before the warm-up. */
+  syncColdP99Ms: number | null;
   baselineRssMb: number;
   peakRssMb: number;
   note?: string;
@@ -68,7 +71,7 @@ const log = (s: string) => process.stderr.write(s + "\n");
 
 // ─── children ────────────────────────────────────────────────────────────────
 
-interface ChildOptions { bootstrap: string; topic: string; records: number; recordSize: number; acks: number; idempotent: boolean; latencySends: number; warmup: number; chunk: number; concurrency: number }
+interface ChildOptions { bootstrap: string; topic: string; records: number; recordSize: number; acks: number; idempotent: boolean; latencySends: number; latencyWarmup: number; warmup: number; chunk: number; concurrency: number }
 
 /** Sends `total` records as arrays of `chunk` with `concurrency` sends in flight (KafkaJS, platformatic). */
 async function arraySends(total: number, chunk: number, concurrency: number, send: (n: number) => Promise<unknown>): Promise<number> {
@@ -84,16 +87,29 @@ async function arraySends(total: number, chunk: number, concurrency: number, sen
   return (performance.now() - start) / 1000;
 }
 
-async function syncLatency(count: number, sendOne: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
-  for (let i = 0; i < Math.min(100, count); i++) await sendOne();
-  const t = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    await sendOne();
-    t[i] = performance.now() - t0;
-  }
-  t.sort();
-  return { p50: quantile(t, 0.5), p99: quantile(t, 0.99) };
+/** Sends that syncLatency makes for `count` and `warmup` (for the offsets check). */
+const latencySendTotal = (count: number, warmup: number) => (count ? 100 + 2 * count + warmup : 0);
+
+/**
+ * Single awaited sends: 100, then `count` measured cold (a fresh process: the JIT is still
+ * compiling the send path), then `warmup` more, then `count` measured warm — the steady state of
+ * an application that sends this way, and what the librdkafka program measures the same way.
+ */
+async function syncLatency(count: number, warmup: number, sendOne: () => Promise<unknown>): Promise<{ p50: number; p99: number; coldP99: number }> {
+  const measure = async () => {
+    const t = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now();
+      await sendOne();
+      t[i] = performance.now() - t0;
+    }
+    return t.sort();
+  };
+  for (let i = 0; i < 100; i++) await sendOne();
+  const cold = await measure();
+  for (let i = 0; i < warmup; i++) await sendOne();
+  const warm = await measure();
+  return { p50: quantile(warm, 0.5), p99: quantile(warm, 0.99), coldP99: quantile(cold, 0.99) };
 }
 
 async function childKafkasm(o: ChildOptions): Promise<Partial<ChildResult>> {
@@ -111,14 +127,14 @@ async function childKafkasm(o: ChildOptions): Promise<Partial<ChildResult>> {
     if (r.failed) throw new Error(`${r.failed} records failed: ${r.firstError}`);
     seconds = r.seconds;
   }
-  let lat: { p50: number; p99: number } | undefined;
+  let lat: { p50: number; p99: number; coldP99: number } | undefined;
   if (o.latencySends) {
     const sync = new Producer({ brokers, acks, idempotent: o.idempotent, lingerMs: 0, clientId: "bench-kafkasm-sync" });
     const value = randomPayload(o.recordSize);
-    lat = await syncLatency(o.latencySends, () => sync.send({ topic: o.topic, value }));
+    lat = await syncLatency(o.latencySends, o.latencyWarmup, () => sync.send({ topic: o.topic, value }));
     await sync.close();
   }
-  return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null };
+  return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null, syncColdP99Ms: lat?.coldP99 ?? null };
 }
 
 async function childKafkajs(o: ChildOptions): Promise<Partial<ChildResult>> {
@@ -137,9 +153,9 @@ async function childKafkajs(o: ChildOptions): Promise<Partial<ChildResult>> {
   if (o.records && o.warmup) await arraySends(o.warmup, o.chunk, concurrency, send);
   const baseline = process.memoryUsage.rss();
   const seconds = o.records ? await arraySends(o.records, o.chunk, concurrency, send) : NaN;
-  const lat = o.latencySends ? await syncLatency(o.latencySends, () => send(1)) : undefined;
+  const lat = o.latencySends ? await syncLatency(o.latencySends, o.latencyWarmup, () => send(1)) : undefined;
   await producer.disconnect();
-  return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null };
+  return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null, syncColdP99Ms: lat?.coldP99 ?? null };
 }
 
 /**
@@ -179,9 +195,9 @@ async function childPlatformatic(o: ChildOptions): Promise<Partial<ChildResult>>
   if (o.records && o.warmup) await arraySends(o.warmup, o.chunk, o.concurrency, send);
   const baseline = process.memoryUsage.rss();
   const seconds = o.records ? await arraySends(o.records, o.chunk, o.concurrency, send) : NaN;
-  const lat = o.latencySends ? await syncLatency(o.latencySends, () => send(1)) : undefined;
+  const lat = o.latencySends ? await syncLatency(o.latencySends, o.latencyWarmup, () => send(1)) : undefined;
   await producer.close();
-  return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null };
+  return { seconds, baselineRssMb: mb(baseline), syncP50Ms: lat?.p50 ?? null, syncP99Ms: lat?.p99 ?? null, syncColdP99Ms: lat?.coldP99 ?? null };
 }
 
 let lastProgress = 0;
@@ -201,6 +217,7 @@ async function runChild(client: string, o: ChildOptions): Promise<void> {
     client, records: o.records, seconds: round(seconds)!, recordsPerSec: o.records ? Math.round(o.records / seconds) : 0,
     mbPerSec: o.records ? round((o.records * o.recordSize) / seconds / 1048576, 2)! : 0,
     syncP50Ms: r.syncP50Ms == null ? null : round(r.syncP50Ms), syncP99Ms: r.syncP99Ms == null ? null : round(r.syncP99Ms),
+    syncColdP99Ms: r.syncColdP99Ms == null ? null : round(r.syncColdP99Ms),
     baselineRssMb: r.baselineRssMb!, peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
     ...(r.note ? { note: r.note } : {}),
   };
@@ -221,28 +238,36 @@ static double now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &
 static int failed = 0;
 static void dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o) { (void)rk; (void)o; if (m->err) failed++; }
 int main(int argc, char **argv) {
-  if (argc < 6) { fprintf(stderr, "usage: bootstrap topic count size acks [idempotent]\n"); return 2; }
-  int count = atoi(argv[3]), size = atoi(argv[4]);
+  if (argc < 8) { fprintf(stderr, "usage: bootstrap topic count size acks idempotent warmup\n"); return 2; }
+  int count = atoi(argv[3]), size = atoi(argv[4]), warmup = atoi(argv[7]);
   char err[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err);
   rd_kafka_conf_set(conf, "acks", argv[5], err, sizeof err);
   rd_kafka_conf_set(conf, "linger.ms", "0", err, sizeof err);
-  if (argc > 6 && rd_kafka_conf_set(conf, "enable.idempotence", argv[6], err, sizeof err) != RD_KAFKA_CONF_OK) { fprintf(stderr, "%s\n", err); return 2; }
+  if (rd_kafka_conf_set(conf, "enable.idempotence", argv[6], err, sizeof err) != RD_KAFKA_CONF_OK) { fprintf(stderr, "%s\n", err); return 2; }
   rd_kafka_conf_set_dr_msg_cb(conf, dr);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) { fprintf(stderr, "%s\n", err); return 1; }
   char *payload = malloc(size); memset(payload, 'x', size);
-  double *lat = malloc(sizeof(double) * count);
-  for (int i = -100; i < count; i++) {
-    double t0 = now_ms();
-    if (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_VALUE(payload, size), RD_KAFKA_V_END)) { failed++; continue; }
-    rd_kafka_flush(rk, 10000);
-    if (i >= 0) lat[i] = now_ms() - t0;
+  double *cold = malloc(sizeof(double) * count), *lat = malloc(sizeof(double) * count);
+  // Same phases as the JS clients: 100 sends, count cold, warmup, count measured.
+  int phases[4] = { 100, count, warmup, count };
+  double *into[4] = { NULL, cold, NULL, lat };
+  for (int p = 0; p < 4; p++) {
+    for (int i = 0; i < phases[p]; i++) {
+      double t0 = now_ms();
+      if (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_VALUE(payload, size), RD_KAFKA_V_END)) { failed++; continue; }
+      rd_kafka_flush(rk, 10000);
+      if (into[p]) into[p][i] = now_ms() - t0;
+    }
   }
+  qsort(cold, count, sizeof(double), cmp);
   qsort(lat, count, sizeof(double), cmp);
   int i50 = (int)(0.5 * count + 0.999999) - 1, i99 = (int)(0.99 * count + 0.999999) - 1;
-  printf("{\"p50Ms\":%.4f,\"p99Ms\":%.4f,\"failed\":%d}\n", lat[i50 < 0 ? 0 : i50], lat[i99 < 0 ? 0 : i99], failed);
+  if (i50 < 0) i50 = 0;
+  if (i99 < 0) i99 = 0;
+  printf("{\"p50Ms\":%.4f,\"p99Ms\":%.4f,\"coldP99Ms\":%.4f,\"failed\":%d}\n", lat[i50], lat[i99], cold[i99], failed);
   rd_kafka_destroy(rk);
   return failed ? 1 : 0;
 }
@@ -304,23 +329,23 @@ function spawnTimed(cmd: string, args: string[], opts: { echoStderr?: boolean } 
   });
 }
 
-async function runKcat(bootstrap: string, topic: string, o: { records: number; recordSize: number; acks: number; idempotent: boolean; latencySends: number; latencyBin: string }, input: string): Promise<ChildResult> {
+async function runKcat(bootstrap: string, topic: string, o: { records: number; recordSize: number; acks: number; idempotent: boolean; latencySends: number; latencyWarmup: number; latencyBin: string }, input: string): Promise<ChildResult> {
   const args = ["-P", "-b", bootstrap, "-t", topic, "-l", input,
     "-X", "linger.ms=5", "-X", "batch.num.messages=10000", "-X", "batch.size=1000000", "-X", "queue.buffering.max.messages=1000000",
     "-X", `acks=${o.acks === -1 ? "all" : o.acks}`, "-X", "compression.codec=none"];
   if (o.idempotent) args.push("-X", "enable.idempotence=true");
   const r = o.records ? await spawnTimed("kcat", args) : { code: 0, stderr: "", seconds: NaN, firstRssMb: NaN, peakRssMb: NaN };
   if (r.code !== 0) throw new Error(`kcat exited with ${r.code}: ${r.stderr.slice(-500)}`);
-  let p50: number | null = null, p99: number | null = null;
+  let p50: number | null = null, p99: number | null = null, coldP99: number | null = null;
   if (o.latencySends) {
-    const l = await spawnTimed(o.latencyBin, [bootstrap, topic, String(o.latencySends), String(o.recordSize), o.acks === -1 ? "all" : String(o.acks), ...(o.idempotent ? ["true"] : [])]);
+    const l = await spawnTimed(o.latencyBin, [bootstrap, topic, String(o.latencySends), String(o.recordSize), o.acks === -1 ? "all" : String(o.acks), String(o.idempotent), String(o.latencyWarmup)]);
     if (l.code !== 0) throw new Error(`latency program exited with ${l.code}: ${l.stderr.slice(-500)}`);
     const j = JSON.parse(l.stdout.trim().split("\n").pop()!);
-    p50 = round(j.p50Ms); p99 = round(j.p99Ms);
+    p50 = round(j.p50Ms); p99 = round(j.p99Ms); coldP99 = round(j.coldP99Ms);
   }
   return {
     client: "kcat", records: o.records, seconds: round(r.seconds)!, recordsPerSec: o.records ? Math.round(o.records / r.seconds) : 0,
-    mbPerSec: o.records ? round((o.records * o.recordSize) / r.seconds / 1048576, 2)! : 0, syncP50Ms: p50, syncP99Ms: p99,
+    mbPerSec: o.records ? round((o.records * o.recordSize) / r.seconds / 1048576, 2)! : 0, syncP50Ms: p50, syncP99Ms: p99, syncColdP99Ms: coldP99,
     baselineRssMb: r.firstRssMb, peakRssMb: r.peakRssMb,
     note: "kcat -P -l (process start to exit); sync latency from a librdkafka C program (produce + flush)",
   };
@@ -332,7 +357,7 @@ interface Row extends ChildResult { mode: Mode; topic: string; verified: boolean
 
 function table(rows: Row[], mode: Mode): string {
   const ours = rows.find((r) => r.mode === mode && r.client === "kafkasm");
-  const head = ["client", "records/s", "MB/s", "kafkasm ×", "sync p50", "sync p99", "peak RSS", "RSS growth", "count"];
+  const head = ["client", "records/s", "MB/s", "kafkasm ×", "sync p50", "sync p99", "cold p99", "peak RSS", "RSS growth", "count"];
   const body = rows.filter((r) => r.mode === mode).map((r) => [
     r.client,
     r.recordsPerSec.toLocaleString("en-US"),
@@ -340,6 +365,7 @@ function table(rows: Row[], mode: Mode): string {
     ours && r !== ours && r.recordsPerSec > 0 ? `${(ours.recordsPerSec / r.recordsPerSec).toFixed(2)}×` : "",
     r.syncP50Ms == null ? "-" : `${r.syncP50Ms.toFixed(3)} ms`,
     r.syncP99Ms == null ? "-" : `${r.syncP99Ms.toFixed(3)} ms`,
+    r.syncColdP99Ms == null ? "-" : `${r.syncColdP99Ms.toFixed(3)} ms`,
     `${r.peakRssMb.toFixed(0)} MB`,
     `${(r.peakRssMb - r.baselineRssMb).toFixed(0)} MB`,
     r.verified ? "ok" : `BAD ${r.offsetsCounted}/${r.expected}`,
@@ -372,7 +398,7 @@ function checkTargets(rows: Row[]): TargetCheck[] {
   return out;
 }
 
-async function orchestrate(o: { records: number; recordSize: number; latencySends: number; clients: Client[]; modes: Mode[]; partitions: number; out: string; warmup: number; chunk: number; concurrency: number }): Promise<number> {
+async function orchestrate(o: { records: number; recordSize: number; latencySends: number; latencyWarmup: number; clients: Client[]; modes: Mode[]; partitions: number; out: string; warmup: number; chunk: number; concurrency: number }): Promise<number> {
   const { startCluster } = await import("../test/harness/cluster.ts");
   const { queryOffsets } = await import("../test/harness/kcat.ts");
   const needsKcat = o.clients.includes("kcat");
@@ -393,7 +419,7 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
         let expected = o.records;
         if (client === "kcat") {
           result = await runKcat(cluster.bootstrap, topic, { ...o, acks: m.acks, idempotent: m.idempotent, latencyBin }, input);
-          expected += o.latencySends ? o.latencySends + 100 : 0;
+          expected += latencySendTotal(o.latencySends, o.latencyWarmup);
         } else {
           const nodeBin = client === "platformatic" ? node22 : process.execPath;
           // Throughput and sync latency in separate processes, like the librdkafka pair: latency is
@@ -401,7 +427,7 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
           const child = async (records: number, latencySends: number): Promise<ChildResult> => {
             const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--child", client, "--bootstrap", cluster.bootstrap, "--topic", topic,
               "--records", String(records), "--record-size", String(o.recordSize), "--acks", String(m.acks), `--idempotent=${m.idempotent}`,
-              "--latency-sends", String(latencySends), "--warmup", String(o.warmup), "--chunk", String(o.chunk), "--concurrency", String(o.concurrency)];
+              "--latency-sends", String(latencySends), "--latency-warmup", String(o.latencyWarmup), "--warmup", String(o.warmup), "--chunk", String(o.chunk), "--concurrency", String(o.concurrency)];
             const r = await spawnTimed(nodeBin, args, { echoStderr: true });
             const last = r.stdout.trim().split("\n").pop() ?? "";
             if (r.code !== 0 || !last.startsWith("{")) throw new Error(`${client} child exited with ${r.code}: ${r.stderr.slice(-800)}`);
@@ -414,8 +440,9 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
             const l = await child(0, o.latencySends);
             result.syncP50Ms = l.syncP50Ms;
             result.syncP99Ms = l.syncP99Ms;
+            result.syncColdP99Ms = l.syncColdP99Ms;
           }
-          expected += (o.records ? o.warmup : 0) + (o.latencySends ? o.latencySends + Math.min(100, o.latencySends) : 0);
+          expected += (o.records ? o.warmup : 0) + latencySendTotal(o.latencySends, o.latencyWarmup);
         }
         const offsets = await queryOffsets(cluster.bootstrap, topic);
         const counted = offsets.reduce((s, p) => s + p.high, 0);
@@ -432,13 +459,14 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
   const targets = checkTargets(rows);
   if (targets.length) out.push("", "targets (issue 4):", ...targets.map((t) => `  ${t.ok ? "✓" : "✗"} ${t.mode.padEnd(10)} ${t.target.padEnd(26)} ${t.measured}`));
   const notes = [...new Set(rows.map((r) => r.note).filter(Boolean))];
-  out.push("", "kafkasm × = kafkasm's records/s divided by the peer's. Sync latency: single awaited sends, linger 0.",
+  out.push("", "kafkasm × = kafkasm's records/s divided by the peer's. Sync latency: single awaited sends, linger 0, in a fresh",
+    `process: p50/p99 after ${o.latencyWarmup.toLocaleString("en-US")} warm-up sends; cold p99 = the first ${o.latencySends.toLocaleString("en-US")} sends (JIT still compiling).`,
     "RSS growth = peak RSS − RSS after connecting and warming up. Shared 2-core machine: figures are noisy.", ...notes.map((n) => `Note: ${n}`));
   process.stdout.write(out.join("\n") + "\n");
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, JSON.stringify({
     date: new Date().toISOString(), node: process.version, machine: { cpus: (await import("node:os")).cpus().length, note: "shared machine; noisy" },
-    records: o.records, recordSize: o.recordSize, partitions: o.partitions, latencySends: o.latencySends, results: rows, targets,
+    records: o.records, recordSize: o.recordSize, partitions: o.partitions, latencySends: o.latencySends, latencyWarmup: o.latencyWarmup, results: rows, targets,
   }, null, 2) + "\n");
   log(`wrote ${o.out}`);
   return rows.every((r) => r.verified) ? 0 : 1;
@@ -446,12 +474,12 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
 
 const { options: a } = parseArgs(process.argv.slice(2), spec);
 if (a.child) {
-  await runChild(a.child, { bootstrap: a.bootstrap!, topic: a.topic!, records: a.records, recordSize: a.recordSize, acks: a.acks, idempotent: a.idempotent, latencySends: a.latencySends, warmup: a.warmup, chunk: a.chunk, concurrency: a.concurrency });
+  await runChild(a.child, { bootstrap: a.bootstrap!, topic: a.topic!, records: a.records, recordSize: a.recordSize, acks: a.acks, idempotent: a.idempotent, latencySends: a.latencySends, latencyWarmup: a.latencyWarmup, warmup: a.warmup, chunk: a.chunk, concurrency: a.concurrency });
   process.exit(0);
 } else {
   const clients = a.clients.split(",").map((s) => s.trim()).filter(Boolean) as Client[];
   for (const c of clients) if (!CLIENTS.includes(c)) throw new Error(`unknown client ${c}; known: ${CLIENTS.join(", ")}`);
   const modes = a.modes.split(",").map((s) => s.trim()).filter(Boolean) as Mode[];
   for (const m of modes) if (!(m in MODES)) throw new Error(`unknown mode ${m}; known: ${Object.keys(MODES).join(", ")}`);
-  process.exitCode = await orchestrate({ records: a.records, recordSize: a.recordSize, latencySends: a.latencySends, clients, modes, partitions: a.partitions, out: a.out, warmup: a.warmup, chunk: a.chunk, concurrency: a.concurrency });
+  process.exitCode = await orchestrate({ records: a.records, recordSize: a.recordSize, latencySends: a.latencySends, latencyWarmup: a.latencyWarmup, clients, modes, partitions: a.partitions, out: a.out, warmup: a.warmup, chunk: a.chunk, concurrency: a.concurrency });
 }
