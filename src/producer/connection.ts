@@ -223,7 +223,7 @@ export class Connection {
 
   #checkSize(size: number): boolean {
     if (size < 4 || size > MAX_RESPONSE_BYTES) {
-      this.close(new ClientError("PROTOCOL_ERROR", `Broker ${fmt(this.address)} sent a response frame of ${size} bytes (allowed: 4 to ${MAX_RESPONSE_BYTES})`));
+      this.close(new ClientError("PROTOCOL_ERROR", `Broker ${fmt(this.address)} sent a response frame of ${size} bytes (allowed: 4 to ${MAX_RESPONSE_BYTES})`, { retriable: true }));
       return false;
     }
     return true;
@@ -234,13 +234,13 @@ export class Connection {
     try {
       correlationId = readResponseCorrelationId(frame);
     } catch (e) {
-      this.close(asKafkasmError(e, this.address));
+      this.close(protocolError(e, this.address, "a response"));
       return;
     }
     const p = this.#pending.get(correlationId);
     if (!p) {
       if (this.#unanswered.delete(correlationId)) return;
-      this.close(new ClientError("PROTOCOL_ERROR", `Broker ${fmt(this.address)} answered correlation id ${correlationId}, which no request is waiting for`));
+      this.close(new ClientError("PROTOCOL_ERROR", `Broker ${fmt(this.address)} answered correlation id ${correlationId}, which no request is waiting for`, { retriable: true }));
       return;
     }
     this.#pending.delete(correlationId);
@@ -250,8 +250,9 @@ export class Connection {
       res = decodeResponseFrame(p.api, p.version, frame);
     } catch (e) {
       // The frame was size-delimited and matched a request, so the stream is still in sync: fail
-      // only this request (the ApiVersions handshake relies on that to fall back to v0).
-      p.reject(asKafkasmError(e, this.address));
+      // only this request (the ApiVersions handshake relies on that to fall back to v0). Retriable,
+      // like a lost response: the request may or may not have taken effect.
+      p.reject(protocolError(e, this.address, `a ${p.api.name} v${p.version} response`));
       this.#pump();
       return;
     }
@@ -292,9 +293,9 @@ function closedError(a: BrokerAddress): ClientError {
   return new ClientError("CONNECTION_ERROR", `Connection to ${fmt(a)} is closed`, { retriable: true });
 }
 
-function asKafkasmError(e: unknown, a: BrokerAddress): KafkasmError {
-  if (e instanceof KafkasmError) return e;
-  return new ClientError("PROTOCOL_ERROR", `Cannot decode a response from ${fmt(a)}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+/** Bytes that do not parse are a transport failure as far as the request is concerned: retriable. */
+function protocolError(e: unknown, a: BrokerAddress, what: string): ClientError {
+  return new ClientError("PROTOCOL_ERROR", `Cannot decode ${what} from ${fmt(a)}: ${(e as Error)?.message ?? String(e)}`, { retriable: true, cause: e });
 }
 
 export { fmt as formatAddress };

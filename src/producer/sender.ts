@@ -333,7 +333,7 @@ export class Sender {
         if (pr) break;
       }
       if (!pr) {
-        this.#retryOrFail(b, new ClientError("PROTOCOL_ERROR", `Broker ${leader} answered a Produce request without partition ${JSON.stringify(tp.topic)}/${tp.partition}`));
+        this.#retryOrFail(b, new ClientError("PROTOCOL_ERROR", `Broker ${leader} answered a Produce request without partition ${JSON.stringify(tp.topic)}/${tp.partition}`, { retriable: true }));
         continue;
       }
       const code = pr.errorCode;
@@ -341,7 +341,9 @@ export class Sender {
         this.#succeed(b, pr.baseOffset, pr.logAppendTimeMs);
         continue;
       }
-      const err = kafkaErrorFor(code, `Produce to ${JSON.stringify(tp.topic)}/${tp.partition} on broker ${leader}${pr.errorMessage ? ` (${pr.errorMessage})` : ""}`);
+      // MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: say how large, since the broker's limit is not known here.
+      const size = code === 10 || code === 18 ? ` (a batch of ${b.bytes?.length ?? b.accounted} bytes, ${b.recordCount} record(s), over the broker's or topic's message.max.bytes)` : "";
+      const err = kafkaErrorFor(code, `Produce to ${JSON.stringify(tp.topic)}/${tp.partition} on broker ${leader}${pr.errorMessage ? ` (${pr.errorMessage})` : ""}${size}`);
       if (isStaleMetadataError(code)) this.#metadata.request();
       const pid = this.#pid;
       if (this.#txn && (code === OUT_OF_ORDER_SEQUENCE_NUMBER || code === UNKNOWN_PRODUCER_ID)) {

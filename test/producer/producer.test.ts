@@ -238,15 +238,19 @@ test("close() delivers pending records; close({timeoutMs}) rejects what is left 
   void cluster;
 });
 
-test("a malformed Produce response fails those records with PROTOCOL_ERROR (no hang); the producer goes on", async () => {
-  const { cluster, producer } = setup();
+test("a malformed Produce response is treated like a lost one: retried (deduplicated), and a broker that keeps sending garbage ends in DELIVERY_TIMEOUT naming PROTOCOL_ERROR", async () => {
+  const { cluster, producer } = setup({ retryBackoffMs: 5, deliveryTimeoutMs: 1500, requestTimeoutMs: 1000 });
   await producer.send({ topic: "t", value: "warm", partition: 0 });
-  cluster.inject({ apiKey: ApiKey.Produce, action: { malformed: (f) => f.subarray(0, f.length - 3).map((x, i) => (i < 4 ? [0, 0, 0, f.length - 7][i] : x)) } });
-  const e = await producer.send({ topic: "t", value: "x", partition: 0 }).catch((e) => e);
-  assert.is(e.code, "PROTOCOL_ERROR");
-  const m = await producer.send({ topic: "t", value: "y", partition: 0 });
-  assert.ok(m.offset >= 1);
-  await producer.close();
+  const corrupt = (f: Uint8Array) => { const g = f.subarray(0, f.length - 3).slice(); new DataView(g.buffer).setInt32(0, g.length - 4); return g; };
+  cluster.inject({ apiKey: ApiKey.Produce, action: { malformed: corrupt } });
+  const m = await producer.send({ topic: "t", value: "x", partition: 0 });
+  assert.is(m.offset, 1);
+  assert.equal(cluster.values("t", 0), ["warm", "x"], "the retry was recognised as a duplicate");
+  cluster.inject({ apiKey: ApiKey.Produce, count: Infinity, action: { malformed: corrupt } });
+  const e = await producer.send({ topic: "t", value: "y", partition: 0 }).catch((e) => e);
+  assert.is(e.code, "DELIVERY_TIMEOUT");
+  assert.match(e.message, /Cannot decode a Produce v\d+ response/);
+  await producer.close({ timeoutMs: 0 });
 });
 
 test.run();
