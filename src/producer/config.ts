@@ -101,8 +101,8 @@ export interface ProducerOptions<K = string | Uint8Array, V = string | Uint8Arra
   valueSerializer?: Serializer<V>;
   /** Compression of each batch's records section. @default "none" */
   compression?: CompressionName;
-  /** Called with each record that finally failed and was sent with `produce()` (fire-and-forget),
-   *  and with failures not tied to a record. Never awaited. @default undefined */
+  /** Called with each record that finally failed and was sent with `produce()` (fire-and-forget).
+   *  Never awaited. @default logs the first such failure with console.warn, unless onDeadLetter is set */
   onError?: (error: KafkasmError, record?: ProducerRecord<K, V>) => void;
   /** Called with every record that finally failed, whatever the send mode. @default undefined */
   onDeadLetter?: (record: ProducerRecord<K, V>, error: KafkasmError) => void;

@@ -131,7 +131,13 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     this.#clock = options.clock ?? systemClock;
     this.#keySer = (options.keySerializer ?? auto) as Serializer<K>;
     this.#valueSer = (options.valueSerializer ?? auto) as Serializer<V>;
-    this.#onError = options.onError;
+    // Nothing is dropped silently: without either hook, the first fire-and-forget failure is logged.
+    let warned = false;
+    this.#onError = options.onError ?? (options.onDeadLetter ? undefined : (e: KafkasmError) => {
+      if (warned) return;
+      warned = true;
+      globalThis.console?.warn(`kafkasm: a record sent with produce() failed and no onError hook is set (only this first failure is logged): ${e.code}: ${e.message}`);
+    });
     this.#onDeadLetter = options.onDeadLetter;
     this.#brokers = new Brokers(this.#config, transport, this.#clock, options.brokerAddressMap);
     this.#metadata = new MetadataCache(this.#brokers, this.#config, this.#clock);

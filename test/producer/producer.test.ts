@@ -253,4 +253,23 @@ test("a malformed Produce response is treated like a lost one: retried (deduplic
   await producer.close({ timeoutMs: 0 });
 });
 
+test("without onError or onDeadLetter, the first fire-and-forget failure is logged, not dropped silently", async () => {
+  const { cluster, producer } = setup();
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (m: string) => warnings.push(m);
+  try {
+    cluster.pushErrors(ApiKey.Produce, [ERR.MESSAGE_TOO_LARGE, ERR.MESSAGE_TOO_LARGE]);
+    producer.produce({ topic: "t", value: "a", partition: 0 });
+    await producer.flush();
+    producer.produce({ topic: "t", value: "b", partition: 0 });
+    await producer.flush();
+  } finally {
+    console.warn = warn;
+  }
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0], /MESSAGE_TOO_LARGE/);
+  await producer.close();
+});
+
 test.run();
