@@ -18,6 +18,9 @@ const specs = {
   "max-connections": { type: "number", description: "connections in total", default: 10_000, integer: true, min: 1 },
   "bytes-per-second": { type: "number", description: "per connection and direction, 0 = unlimited (excess is delayed, not dropped)", default: 0, min: 0 },
   "idle-timeout-ms": { type: "number", description: "close connections idle this long, 0 = never", default: 300_000, integer: true, min: 0 },
+  "api-keys": { type: "string", description: "Kafka APIs clients may use: producer (Produce, Metadata, ApiVersions, InitProducerId, transactions), all, or a list of API keys", default: "producer", valueName: "producer|all|K[,K]" },
+  topics: { type: "string", description: "topics Produce/Metadata may name: exact or prefix* (default: any)", valueName: "T[,T]" },
+  "max-request-bytes": { type: "number", description: "largest Kafka request frame", default: 8 * 1024 * 1024, integer: true, min: 8 },
   "tls-cert": { type: "string", description: "serve wss:// with this PEM certificate file (with --tls-key)", valueName: "FILE" },
   "tls-key": { type: "string", description: "PEM private key file for --tls-cert", valueName: "FILE" },
   "client-address-header": { type: "string", description: "behind a trusted reverse proxy only: header whose last entry is the client address (e.g. x-forwarded-for)", valueName: "NAME" },
@@ -49,6 +52,12 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
   const { host, port } = parseListen(options.listen);
   const quiet = options.quiet;
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new UsageError("Options --tls-cert and --tls-key go together");
+  let apiKeys: number[] | "all" | undefined;
+  if (options.apiKeys === "all") apiKeys = "all";
+  else if (options.apiKeys !== "producer") {
+    apiKeys = options.apiKeys.split(",").map((k) => Number(k.trim()));
+    if (apiKeys.some((k) => !Number.isInteger(k) || k < 0 || k > 32767)) throw new UsageError(`Option --api-keys expects producer, all or API keys like 0,3,18, got "${options.apiKeys}"`);
+  }
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined;
   return startProxy({
     host, port, allow,
@@ -62,6 +71,9 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
     idleTimeoutMs: options.idleTimeoutMs,
     statsPath: options.stats ? "/stats" : undefined,
     tls,
+    apiKeys,
+    topics: options.topics?.split(",").map((s) => s.trim()).filter(Boolean),
+    maxRequestBytes: options.maxRequestBytes,
     clientAddressHeader: options.clientAddressHeader,
     log: (e) => {
       if (quiet && e.event !== "refused") return;

@@ -25,6 +25,9 @@ import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { WebSocketServer, type WebSocket } from "ws";
+import { PRODUCER_API_KEYS, RequestGate, type GatePolicy } from "./gate.ts";
+
+export { PRODUCER_API_KEYS } from "./gate.ts";
 
 /** Why a connection or message was refused; stable strings, used as keys of `stats().refused`. */
 export type RefusalReason =
@@ -38,6 +41,9 @@ export type RefusalReason =
   | "BROKER_UNREACHABLE"   // the TCP connection to the broker failed or timed out
   | "MESSAGE_TOO_LARGE"    // a WebSocket message over maxMessageBytes
   | "TEXT_MESSAGE"         // a text message: Kafka bytes travel in binary messages only
+  | "API_NOT_ALLOWED"      // a Kafka request whose API key is not allowed (e.g. DeleteTopics)
+  | "TOPIC_NOT_ALLOWED"    // Produce/Metadata naming a topic outside the topic allow-list
+  | "BAD_REQUEST"          // a request frame the gate cannot parse, or over maxRequestBytes
   | "IDLE_TIMEOUT"         // no bytes either way for idleTimeoutMs
   | "SHUTTING_DOWN";       // arrived while the proxy was closing
 
@@ -90,6 +96,16 @@ export interface ProxyOptions {
   clientAddressHeader?: string;
   /** The client address used for per-client limits; overrides clientAddressHeader. [default: the TCP peer address] */
   clientAddress?: (request: IncomingMessage) => string;
+  /**
+   * [apiKeys=PRODUCER_API_KEYS] Kafka API keys clients may send (Produce, Metadata, ApiVersions,
+   * InitProducerId and the transaction APIs by default), or "all". A request with another key
+   * closes the connection (1008): no DeleteTopics, CreateTopics or Fetch through a producer gateway.
+   */
+  apiKeys?: readonly number[] | "all";
+  /** Topics Produce and Metadata requests may name: exact names or "prefix*". [default: any] */
+  topics?: readonly string[];
+  /** [maxRequestBytes=8388608] Largest Kafka request frame; the gate buffers at most one per connection. */
+  maxRequestBytes?: number;
   /** Serve wss:// with this certificate and key (PEM). [default: plain ws://] */
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
@@ -127,6 +143,9 @@ const STATUS: Record<RefusalReason, [number, string]> = {
   BROKER_UNREACHABLE: [502, "Bad Gateway"],
   MESSAGE_TOO_LARGE: [413, "Payload Too Large"],
   TEXT_MESSAGE: [400, "Bad Request"],
+  API_NOT_ALLOWED: [403, "Forbidden"],
+  TOPIC_NOT_ALLOWED: [403, "Forbidden"],
+  BAD_REQUEST: [400, "Bad Request"],
   IDLE_TIMEOUT: [408, "Request Timeout"],
   SHUTTING_DOWN: [503, "Service Unavailable"],
 };
@@ -166,6 +185,10 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
   const idleTimeoutMs = positive("idleTimeoutMs", options.idleTimeoutMs, 300_000);
   const connectTimeoutMs = positive("connectTimeoutMs", options.connectTimeoutMs, 10_000);
   const highWaterMark = positive("highWaterMark", options.highWaterMark, 1024 * 1024);
+  const maxRequestBytes = positive("maxRequestBytes", options.maxRequestBytes, 8 * 1024 * 1024);
+  const apiKeys = options.apiKeys === "all" ? undefined : options.apiKeys ?? PRODUCER_API_KEYS;
+  const gatePolicy: GatePolicy | undefined = apiKeys || options.topics
+    ? { apiKeys, topics: options.topics, maxRequestBytes } : undefined;
   const tokenDigest = options.token ? digest(options.token) : undefined;
   const origins = options.origins && options.origins.length > 0 ? new Set(options.origins) : undefined;
   const log = options.log ?? ((e: ProxyLogEntry) => console.error(JSON.stringify({ proxy: true, ...e })));
@@ -339,6 +362,14 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
     private downTokens = bytesPerSecond;
     private lastRefill = Date.now();
     private timers = new Set<ReturnType<typeof setTimeout>>();
+    private gate = gatePolicy ? new RequestGate(gatePolicy) : undefined;
+    private tcpOk = true;
+    private forwardFrame = (prefix: Uint8Array, frame: Uint8Array) => {
+      this.tcp.cork();
+      this.tcp.write(prefix);
+      this.tcpOk = this.tcp.write(frame);
+      this.tcp.uncork();
+    };
 
     constructor(private ws: WebSocket, private tcp: Socket, readonly client: string, readonly target: string,
                 private release: () => void) {
@@ -402,6 +433,22 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
       if (side === "ws") this.ws.resume(); else this.tcp.resume();
     }
 
+    /**
+     * Pauses the reading side of `direction` until its bucket is back to zero. Bytes already read
+     * (up to one socket chunk) still pass, so the rate can overshoot by that much, never more.
+     */
+    private throttle(direction: "up" | "down", wait: number): void {
+      const side = direction === "up" ? "ws" : "tcp";
+      if (wait <= 0 || (side === "ws" ? this.wsPause : this.tcpPause).has("rate")) return;
+      stats.throttled.rate++;
+      this.pauseSide(side, "rate");
+      const check = () => {
+        const more = this.charge(direction, 0);
+        if (more > 0) this.later(more, check); else this.resumeSide(side, "rate");
+      };
+      this.later(wait, check);
+    }
+
     private later(ms: number, fn: () => void): void {
       const t = setTimeout(() => { this.timers.delete(t); fn(); }, ms);
       this.timers.add(t);
@@ -416,16 +463,22 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
       }
       this.touch();
       stats.bytes.toBroker += data.length;
-      if (!this.tcp.write(data)) {
+      if (this.gate) {
+        this.tcpOk = true;
+        const refused = this.gate.push(data, this.forwardFrame);
+        if (refused) {
+          countRefusal(refused.reason, this.client, this.target, refused.detail);
+          this.finish(refused.reason, 1008, refused.detail);
+          return;
+        }
+      } else {
+        this.tcpOk = this.tcp.write(data);
+      }
+      if (!this.tcpOk) {
         stats.throttled.brokerBackpressure++;
         this.pauseSide("ws", "tcp-backpressure");
       }
-      const wait = this.charge("up", data.length);
-      if (wait > 0) {
-        stats.throttled.rate++;
-        this.pauseSide("ws", "rate");
-        this.later(wait, () => this.resumeSide("ws", "rate"));
-      }
+      this.throttle("up", this.charge("up", data.length));
     }
 
     private fromBroker(chunk: Buffer): void {
@@ -439,12 +492,7 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
         stats.throttled.clientBackpressure++;
         this.pauseSide("tcp", "ws-backpressure");
       }
-      const wait = this.charge("down", chunk.length);
-      if (wait > 0) {
-        stats.throttled.rate++;
-        this.pauseSide("tcp", "rate");
-        this.later(wait, () => this.resumeSide("tcp", "rate"));
-      }
+      this.throttle("down", this.charge("down", chunk.length));
     }
 
     /** Closes both sides once; `code`/`reason` go to the client if its socket is still open. */

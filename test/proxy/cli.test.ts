@@ -7,7 +7,7 @@ import { echoServer, openWs, refusedStatus, until } from "./helpers.ts";
 test("kafkasm proxy forwards to --allow brokers, refuses others with a logged reason, and exits 0 on SIGTERM", async () => {
   const echo = await echoServer();
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "proxy", "--listen", "127.0.0.1:0",
-    "--allow", `127.0.0.1:${echo.port}`, "--token", "abc", "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
+    "--allow", `127.0.0.1:${echo.port}`, "--api-keys", "all", "--token", "abc", "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "", err = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (err += d));

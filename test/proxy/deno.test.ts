@@ -24,7 +24,7 @@ test("every proxy test (refusals, limits, backpressure, broker loss, shutdown) p
 
 test("deno run src/cli/main.ts proxy forwards to --allow brokers, refuses others, exits 0 on SIGTERM", async () => {
   const echo = await echoServer();
-  const child = spawn(deno, ["run", "-A", "--quiet", "src/cli/main.ts", "proxy", "--listen", "127.0.0.1:0", "--allow", `127.0.0.1:${echo.port}`, "--quiet"],
+  const child = spawn(deno, ["run", "-A", "--quiet", "src/cli/main.ts", "proxy", "--listen", "127.0.0.1:0", "--allow", `127.0.0.1:${echo.port}`, "--api-keys", "all", "--quiet"],
     { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "", err = "";
   child.stdout.on("data", (d) => (out += d));
