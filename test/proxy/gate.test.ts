@@ -2,6 +2,7 @@
 // and end to end through kafkasm proxy with the producer (kcat reads back only allowed topics).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import fc from "fast-check";
 import { WebSocket } from "ws";
 import { PRODUCER_API_KEYS, RequestGate, topicMatcher, type GateRefusal } from "../../src/proxy/gate.ts";
 import { startProxy } from "../../src/proxy/proxy.ts";
@@ -75,6 +76,28 @@ test("garbage, truncated headers and frames over maxRequestBytes are BAD_REQUEST
   const truncated = p.slice(0, 30);
   new DataView(truncated.buffer).setInt32(0, 26);
   assert.equal(run(new RequestGate(policy), [truncated]).refusal?.reason, "BAD_REQUEST", "Produce body cut short");
+});
+
+test("hostile input: random bytes in random chunks never throw; the gate forwards only whole allowed frames or refuses", () => {
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), fc.boolean(), (chunks, withTopics) => {
+    const gate = new RequestGate({ apiKeys: PRODUCER_API_KEYS, topics: withTopics ? ["t"] : undefined, maxRequestBytes: 4096 });
+    let refusal: GateRefusal | undefined;
+    for (const c of chunks) {
+      refusal = gate.push(c, (prefix, frame) => {
+        assert.equal(new DataView(prefix.buffer).getInt32(0), frame.length);
+        assert.ok(PRODUCER_API_KEYS.includes((frame[0] << 8) | frame[1]));
+      });
+      if (refusal) break;
+    }
+    if (refusal) assert.ok(["API_NOT_ALLOWED", "TOPIC_NOT_ALLOWED", "BAD_REQUEST"].includes(refusal.reason));
+  }), { numRuns: 2000 });
+  // Valid frames with mutated bytes (sizes kept): same guarantees.
+  const valid = [...metadata(["t"]), ...produce(["t"])];
+  fc.assert(fc.property(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (muts) => {
+    const bytes = new Uint8Array(valid);
+    for (const [i, v] of muts) if (i >= 4) bytes[i] = v;
+    new RequestGate({ apiKeys: PRODUCER_API_KEYS, topics: ["t"], maxRequestBytes: 4096 }).push(bytes, () => {});
+  }), { numRuns: 2000 });
 });
 
 test("topicMatcher: exact names and prefix* patterns only", () => {

@@ -154,6 +154,22 @@ test("limits connections per client address (429) and frees the slot when one cl
   await echo.close();
 });
 
+test("limits connections in total (503 PROXY_FULL) whatever the client address", async () => {
+  const echo = await echoServer();
+  const target = `127.0.0.1:${echo.port}`;
+  let n = 0;
+  const proxy = await startProxy({ apiKeys: "all", allow: [target], maxConnections: 2, clientAddress: () => `client-${n++}`, log: () => {} });
+  const url = `${proxy.url}/broker/${target}`;
+  const a = await openWs(url);
+  const b = await openWs(url);
+  const r = await refusedStatus(url);
+  assert.equal(r.status, 503);
+  assert.match(r.body, /PROXY_FULL/);
+  a.close(); b.close();
+  await proxy.close();
+  await echo.close();
+});
+
 test("bytesPerSecond slows a connection down instead of dropping bytes", async () => {
   const echo = await echoServer();
   const target = `127.0.0.1:${echo.port}`;
