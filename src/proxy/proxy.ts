@@ -44,6 +44,7 @@ export type RefusalReason =
   | "API_NOT_ALLOWED"      // a Kafka request whose API key is not allowed (e.g. DeleteTopics)
   | "TOPIC_NOT_ALLOWED"    // Produce/Metadata naming a topic outside the topic allow-list
   | "BAD_REQUEST"          // a request frame the gate cannot parse, or over maxRequestBytes
+  | "BAD_RESPONSE"         // a broker response the gate cannot frame or rewrite (topic allow-list only)
   | "IDLE_TIMEOUT"         // no bytes either way for idleTimeoutMs
   | "SHUTTING_DOWN";       // arrived while the proxy was closing
 
@@ -102,7 +103,11 @@ export interface ProxyOptions {
    * closes the connection (1008): no DeleteTopics, CreateTopics or Fetch through a producer gateway.
    */
   apiKeys?: readonly number[] | "all";
-  /** Topics Produce and Metadata requests may name: exact names or "prefix*". [default: any] */
+  /**
+   * Topics clients may use: exact names or "prefix*". [default: any] Metadata for another topic is
+   * answered with TOPIC_AUTHORIZATION_FAILED for it (the rest of the answer is the broker's), so the
+   * producer fails just those records; a Metadata answer for all topics lists only allowed ones.
+   */
   topics?: readonly string[];
   /** [maxRequestBytes=8388608] Largest Kafka request frame; the gate buffers at most one per connection. */
   maxRequestBytes?: number;
@@ -146,6 +151,7 @@ const STATUS: Record<RefusalReason, [number, string]> = {
   API_NOT_ALLOWED: [403, "Forbidden"],
   TOPIC_NOT_ALLOWED: [403, "Forbidden"],
   BAD_REQUEST: [400, "Bad Request"],
+  BAD_RESPONSE: [502, "Bad Gateway"],
   IDLE_TIMEOUT: [408, "Request Timeout"],
   SHUTTING_DOWN: [503, "Service Unavailable"],
 };
@@ -362,8 +368,14 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
     private downTokens = bytesPerSecond;
     private lastRefill = Date.now();
     private timers = new Set<ReturnType<typeof setTimeout>>();
-    private gate = gatePolicy ? new RequestGate(gatePolicy) : undefined;
+    private gate = gatePolicy
+      ? new RequestGate({ ...gatePolicy, onTopicsDenied: (detail) => countRefusal("TOPIC_NOT_ALLOWED", this.client, this.target, detail) })
+      : undefined;
     private tcpOk = true;
+    private toClient: Uint8Array[] = [];
+    private afterSend = () => {
+      if (this.ws.bufferedAmount < highWaterMark / 2) this.resumeSide("tcp", "ws-backpressure");
+    };
     private forwardFrame = (prefix: Uint8Array, frame: Uint8Array) => {
       this.tcp.cork();
       this.tcp.write(prefix);
@@ -485,9 +497,19 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
       if (this.closed) return;
       this.touch();
       stats.bytes.toClient += chunk.length;
-      this.ws.send(chunk, { binary: true }, () => {
-        if (this.ws.bufferedAmount < highWaterMark / 2) this.resumeSide("tcp", "ws-backpressure");
-      });
+      if (this.gate?.tracksResponses) {
+        const out = this.toClient;
+        out.length = 0;
+        const refused = this.gate.pushResponse(chunk, (bytes) => out.push(bytes));
+        if (out.length > 0) this.ws.send(out.length === 1 ? out[0] : Buffer.concat(out), { binary: true }, this.afterSend);
+        if (refused) {
+          countRefusal(refused.reason, this.client, this.target, refused.detail);
+          this.finish(refused.reason, 1014, refused.detail);
+          return;
+        }
+      } else {
+        this.ws.send(chunk, { binary: true }, this.afterSend);
+      }
       if (this.ws.bufferedAmount >= highWaterMark) {
         stats.throttled.clientBackpressure++;
         this.pauseSide("tcp", "ws-backpressure");

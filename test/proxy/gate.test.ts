@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { WebSocket } from "ws";
 import { PRODUCER_API_KEYS, RequestGate, topicMatcher, type GateRefusal } from "../../src/proxy/gate.ts";
 import { startProxy } from "../../src/proxy/proxy.ts";
-import { encodeRequestFrame } from "../../src/protocol/frame.ts";
+import { decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, readRequestHeader } from "../../src/protocol/frame.ts";
 import { Produce } from "../../src/protocol/produce.ts";
 import { Metadata } from "../../src/protocol/metadata.ts";
 import { ApiVersions } from "../../src/protocol/api-versions.ts";
@@ -57,14 +57,59 @@ test("refuses API keys outside the allow-list (DeleteTopics) and forwards nothin
   assert.equal([...r.out], [...ok], "only the frame before the refused one");
 });
 
-test("with a topic allow-list: Produce or Metadata naming another topic, or Metadata for all topics, is refused", () => {
+test("with a topic allow-list: Produce naming another topic is refused; so is Metadata v0 (it cannot be rewritten)", () => {
   const policy = { apiKeys: PRODUCER_API_KEYS, topics: ["events", "logs-*"], maxRequestBytes: 1 << 20 };
   assert.equal(run(new RequestGate(policy), [produce(["events", "secret"])]).refusal?.reason, "TOPIC_NOT_ALLOWED");
   assert.equal(run(new RequestGate(policy), [produce(["logs-web"])]).refusal, undefined);
-  assert.equal(run(new RequestGate(policy), [metadata(["payroll"], 1)]).refusal?.reason, "TOPIC_NOT_ALLOWED");
-  const all = run(new RequestGate(policy), [metadata(null)]);
-  assert.equal(all.refusal?.reason, "TOPIC_NOT_ALLOWED");
-  assert.match(all.refusal!.detail, /all topics/);
+  assert.equal(run(new RequestGate(policy), [metadata(["payroll"], 0)]).refusal?.reason, "TOPIC_NOT_ALLOWED");
+});
+
+/** A broker's Metadata answer listing `topics` (one partition each, leader 1). */
+const metadataAnswer = (version: number, correlationId: number, topics: string[]) => encodeResponseFrame(Metadata, version, correlationId, {
+  throttleTimeMs: 0, brokers: [{ nodeId: 1, host: "127.0.0.1", port: 9092, rack: null }], clusterId: "c", controllerId: 1,
+  clusterAuthorizedOperations: -2147483648,
+  topics: topics.map((name) => ({ errorCode: 0, name, topicId: new Uint8Array(16), isInternal: false, topicAuthorizedOperations: -2147483648,
+    partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1], offlineReplicas: [] }] })),
+});
+
+for (const version of [1, 4, 9, 12]) {
+  test(`Metadata v${version} naming a forbidden topic: the broker is asked without it, and the client's answer has it with TOPIC_AUTHORIZATION_FAILED`, () => {
+    const denied: string[] = [];
+    const gate = new RequestGate({ apiKeys: PRODUCER_API_KEYS, topics: ["events"], maxRequestBytes: 1 << 20, onTopicsDenied: (d) => denied.push(d) });
+    const up = run(gate, [metadata(["events", "payroll"], version)]);
+    assert.is(up.refusal, undefined);
+    const { header, reader } = readRequestHeader(up.out.subarray(4), () => Metadata as never);
+    assert.equal(Metadata.decodeRequest(reader, header.apiVersion).topics, ["events"], "the broker is asked for the allowed topic only");
+    assert.match(denied[0], /payroll/);
+    // The broker answers; the answer may arrive split anywhere, after an unrelated response.
+    const other = new Uint8Array([0, 0, 0, 6, 0, 0, 0, 99, 1, 2]);
+    const answer = new Uint8Array([...other, ...metadataAnswer(version, 8, ["events"])]);
+    for (const cut of [0, 3, 7, 10, 13, 20, answer.length]) {
+      const g2 = new RequestGate({ apiKeys: PRODUCER_API_KEYS, topics: ["events"], maxRequestBytes: 1 << 20 });
+      run(g2, [metadata(["events", "payroll"], version)]);
+      const got: number[] = [];
+      for (const part of [answer.subarray(0, cut), answer.subarray(cut)]) assert.is(g2.pushResponse(part, (b) => got.push(...b)), undefined);
+      assert.equal(got.slice(0, other.length), [...other], "unrelated responses pass unchanged");
+      const res = decodeResponseFrame(Metadata, version, new Uint8Array(got.slice(other.length + 4)));
+      assert.equal(res.topics.map((t) => [t.name, t.errorCode]), [["events", 0], ["payroll", 29]], `cut ${cut}`);
+      assert.equal(res.brokers[0].port, 9092);
+    }
+  });
+}
+
+test("Metadata for all topics is forwarded, and the answer lists only allowed topics (no enumeration)", () => {
+  const gate = new RequestGate({ apiKeys: PRODUCER_API_KEYS, topics: ["web-*"], maxRequestBytes: 1 << 20 });
+  const up = run(gate, [metadata(null)]);
+  assert.equal([...up.out], [...metadata(null)]);
+  const got: number[] = [];
+  gate.pushResponse(metadataAnswer(12, 8, ["web-a", "payroll", "web-b", "secrets"]), (b) => got.push(...b));
+  const res = decodeResponseFrame(Metadata, 12, new Uint8Array(got.slice(4)));
+  assert.equal(res.topics.map((t) => t.name), ["web-a", "web-b"]);
+});
+
+test("a broker response frame with an impossible size is BAD_RESPONSE", () => {
+  const gate = new RequestGate({ apiKeys: PRODUCER_API_KEYS, topics: ["t"], maxRequestBytes: 1 << 20 });
+  assert.equal(gate.pushResponse(new Uint8Array([0xff, 0, 0, 0, 0, 0, 0, 1]), () => {})?.reason, "BAD_RESPONSE");
 });
 
 test("garbage, truncated headers and frames over maxRequestBytes are BAD_REQUEST, never a throw", () => {
@@ -91,6 +136,12 @@ test("hostile input: random bytes in random chunks never throw; the gate forward
     }
     if (refusal) assert.ok(["API_NOT_ALLOWED", "TOPIC_NOT_ALLOWED", "BAD_REQUEST"].includes(refusal.reason));
   }), { numRuns: 2000 });
+  // The broker side (hostile broker): random bytes never throw either.
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), (chunks) => {
+    const gate = new RequestGate({ apiKeys: PRODUCER_API_KEYS, topics: ["t"], maxRequestBytes: 4096 });
+    gate.push(metadata(["t", "x"]), () => {});
+    for (const c of chunks) if (gate.pushResponse(c, () => {})) break;
+  }), { numRuns: 2000 });
   // Valid frames with mutated bytes (sizes kept): same guarantees.
   const valid = [...metadata(["t"]), ...produce(["t"])];
   fc.assert(fc.property(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (muts) => {
@@ -106,15 +157,23 @@ test("topicMatcher: exact names and prefix* patterns only", () => {
   assert.ok(!m("ab") && !m("web") && !m("b"));
 });
 
-test("end to end: the producer reaches allowed topics through the gated proxy; a forbidden topic and DeleteTopics are refused and counted", async () => {
+test("end to end: the producer reaches allowed topics through the gated proxy while a forbidden one fails fast with TOPIC_AUTHORIZATION_FAILED; DeleteTopics closes the connection", async () => {
   const cluster = await startCluster({ brokers: 1, topics: [{ name: "web-events", partitions: 1 }, { name: "private", partitions: 1 }] });
   const proxy = await startProxy({ allow: cluster.brokers.map((b) => `${b.host}:${b.port}`), topics: ["web-*"], log: () => {} });
   try {
     const transport = websocketTransport({ url: `${proxy.url}/broker/{host}:{port}`, WebSocket: WebSocket as never });
     const producer = new Producer({ brokers: [cluster.bootstrap], transport, deliveryTimeoutMs: 2500, requestTimeoutMs: 1000, maxBlockMs: 2000 });
-    await producer.send({ topic: "web-events", key: "k", value: "fine" });
-    try { await producer.send({ topic: "private", value: "no" }); assert.unreachable(); }
-    catch (e) { assert.ok(typeof (e as { code?: string }).code === "string", String(e)); }
+    // Both at once: one Metadata request names both topics.
+    const started = Date.now();
+    const [ok, denied] = await Promise.allSettled([
+      producer.send({ topic: "web-events", key: "k", value: "fine" }),
+      producer.send({ topic: "private", value: "no" }),
+    ]);
+    assert.equal(ok.status, "fulfilled", String((ok as PromiseRejectedResult).reason));
+    assert.equal(denied.status, "rejected");
+    assert.equal(((denied as PromiseRejectedResult).reason as { code: string }).code, "TOPIC_AUTHORIZATION_FAILED");
+    assert.ok(Date.now() - started < 2000, "failed at once, not after retries");
+    await producer.send({ topic: "web-events", key: "k", value: "still fine" });
     await producer.close({ timeoutMs: 1000 });
     assert.ok((proxy.stats().refused.byReason.TOPIC_NOT_ALLOWED ?? 0) >= 1);
 
@@ -126,7 +185,7 @@ test("end to end: the producer reaches allowed topics through the gated proxy; a
     assert.match(reason, /API key 20/);
     assert.equal(proxy.stats().refused.byReason.API_NOT_ALLOWED, 1);
 
-    assert.equal((await consumeAll(cluster.bootstrap, "web-events", { count: 1 }))[0].payload, "fine");
+    assert.equal((await consumeAll(cluster.bootstrap, "web-events", { count: 2 })).map((r) => r.payload), ["fine", "still fine"]);
     const [priv] = await queryOffsets(cluster.bootstrap, "private");
     assert.equal(priv.high, 0, "nothing reached the private topic");
   } finally {
