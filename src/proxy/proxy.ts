@@ -7,7 +7,8 @@
  *
  * What keeps it from being an open relay: only the exact `host:port` strings in `allow` can be
  * dialled (no DNS games, no prefix match), an optional bearer token and Origin allow-list, and
- * limits on message size, connections per client address, bytes per second and idle time. Every
+ * limits on message size, connections per client address, bytes per second and idle time, and a
+ * Kafka-aware gate (gate.ts: only the producer's API keys by default, optional topic allow-list). Every
  * refusal is logged with a stable reason and counted in `stats()`. Nothing is buffered without
  * bound: a slow broker pauses the WebSocket reader, a slow client pauses the TCP reader.
  *
