@@ -40,15 +40,8 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
-/** A record waiting for codec, metadata or buffer room. */
-interface Waiter {
-  record: ProducerRecord<any, any>;
-  key: Uint8Array | string | null;
-  value: Uint8Array | string | null;
-  resolve: unknown;
-  reject: unknown;
-  deadline: number;
-}
+/** Slots per record waiting for codec, metadata or buffer room: record, key, value, resolve, reject, deadline. */
+const W = 6;
 
 function utf8Length(s: string): number {
   let n = 0;
@@ -100,7 +93,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   #codec: Codec | undefined;
   #startError: KafkasmError | undefined;
   #bufferUsed = 0;
-  #waiters: Waiter[] = [];
+  /** Records waiting (W slots each, no object per record), oldest first from #waitHead. */
+  #waiters: unknown[] = [];
   #waitHead = 0;
   #waitTimer: unknown;
   #waitTimerAt = Infinity;
@@ -215,7 +209,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     sender.flushing++;
     sender.wake();
     try {
-      const target = this.#waitersDequeued + (this.#waiters.length - this.#waitHead);
+      const target = this.#waitersDequeued + (this.#waiters.length - this.#waitHead) / W;
       while (this.#waitersDequeued < target) await new Promise<void>((r) => this.#waiterEvents.push(r));
       const pending = sender.pendingBatches();
       sender.wake();
@@ -370,7 +364,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       return;
     }
     if (this.#waitHead < this.#waiters.length || !this.#tryAppend(record, key, value, resolve, reject)) {
-      this.#waiters.push({ record, key, value, resolve, reject, deadline: this.#clock.now() + this.#config.maxBlockMs });
+      this.#waiters.push(record, key, value, resolve, reject, this.#clock.now() + this.#config.maxBlockMs);
       this.#armWaitTimer();
     }
   }
@@ -451,15 +445,22 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
         b.closed = true;
         tp.open = null;
       }
-      b = this.#sender.newBatch(tp, Math.min(config.batchSize, config.maxRequestSize - BATCH_OVERHEAD));
+      const capacity = Math.min(config.batchSize, config.maxRequestSize - BATCH_OVERHEAD);
+      b = this.#sender.newBatch(tp, capacity);
+      // As in Java's BufferPool, a batch holds its whole staging block (batchSize) until it is
+      // encoded, however few records it has; then only its encoded bytes until acknowledged.
+      b.accounted = capacity;
+      this.#bufferUsed += capacity;
       b.builder!.append(timestamp, key, value, headers);
       this.#sender.wake();
     }
     b.slots.push(record, resolve, reject, timestamp);
     b.recordCount++;
     const staged = b.builder!.sizeInBytes;
-    this.#bufferUsed += staged - b.accounted;
-    b.accounted = staged;
+    if (staged > b.accounted) {
+      this.#bufferUsed += staged - b.accounted;
+      b.accounted = staged;
+    }
     if (staged >= config.batchSize) {
       b.closed = true;
       tp.open = null;
@@ -485,9 +486,10 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     const w = this.#waiters;
     let progressed = false;
     while (this.#waitHead < w.length) {
-      const x = w[this.#waitHead];
-      if (!this.#tryAppend(x.record, x.key, x.value, x.resolve, x.reject)) break;
-      w[this.#waitHead++] = undefined as never;
+      const h = this.#waitHead;
+      if (!this.#tryAppend(w[h] as ProducerRecord<K, V>, w[h + 1] as Uint8Array | string | null, w[h + 2] as Uint8Array | string | null, w[h + 3], w[h + 4])) break;
+      w.fill(undefined, h, h + W);
+      this.#waitHead = h + W;
       this.#waitersDequeued++;
       progressed = true;
     }
@@ -495,7 +497,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       this.#waiters = [];
       this.#waitHead = 0;
       if (this.#sender.pressure) this.#sender.pressure = false;
-    } else if (this.#waitHead > 1024 && this.#waitHead * 2 > w.length) {
+    } else if (this.#waitHead > 1024 * W && this.#waitHead * 2 > w.length) {
       this.#waiters = w.slice(this.#waitHead);
       this.#waitHead = 0;
     }
@@ -512,7 +514,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
 
   #armWaitTimer(): void {
     if (this.#waitHead >= this.#waiters.length) return;
-    const at = this.#waiters[this.#waitHead].deadline;
+    const at = this.#waiters[this.#waitHead + 5] as number;
     if (at >= this.#waitTimerAt) return;
     if (this.#waitTimer !== undefined) this.#clock.clearTimeout(this.#waitTimer);
     this.#waitTimerAt = at;
@@ -526,22 +528,25 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   #expireWaiters(): void {
     this.#processWaiters();
     const now = this.#clock.now();
-    this.#failWaiters((x) => (x.deadline <= now ? this.#blockedError(x) : undefined));
+    this.#failWaiters((record, deadline) => (deadline <= now ? this.#blockedError(record) : undefined));
     this.#armWaitTimer();
   }
 
   /** Fails waiters from the head while `errorFor` returns an error. */
-  #failWaiters(errorFor: (x: Waiter) => KafkasmError | undefined): void {
+  #failWaiters(errorFor: (record: ProducerRecord<K, V>, deadline: number) => KafkasmError | undefined): void {
     const w = this.#waiters;
     const failedTopics = new Set<string>();
     while (this.#waitHead < w.length) {
-      const x = w[this.#waitHead];
-      const err = errorFor(x);
+      const h = this.#waitHead;
+      const record = w[h] as ProducerRecord<K, V>;
+      const err = errorFor(record, w[h + 5] as number);
       if (!err) break;
-      w[this.#waitHead++] = undefined as never;
+      const resolve = w[h + 3], reject = w[h + 4];
+      w.fill(undefined, h, h + W);
+      this.#waitHead = h + W;
       this.#waitersDequeued++;
-      failedTopics.add(x.record.topic);
-      this.#fail(x.record, x.resolve, x.reject, err);
+      failedTopics.add(record.topic);
+      this.#fail(record, resolve, reject, err);
     }
     if (this.#waitHead === w.length) {
       this.#waiters = [];
@@ -552,14 +557,14 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     this.#notifyWaiterEvents();
   }
 
-  #blockedError(x: Waiter): KafkasmError {
+  #blockedError(record: ProducerRecord<K, V>): KafkasmError {
     const ms = this.#config.maxBlockMs;
     if (this.#codec === undefined) return this.#startError ?? new ClientError("BUFFER_EXHAUSTED", `Cannot send: the codec did not load within maxBlockMs ${ms}`);
-    const t: TopicState | undefined = this.#metadata.topics.get(x.record.topic);
+    const t: TopicState | undefined = this.#metadata.topics.get(record.topic);
     if (!t || t.partitions === null) {
       const why = t?.error ?? this.#metadata.lastError;
       return new ClientError("DELIVERY_TIMEOUT",
-        `Cannot send to topic ${JSON.stringify(x.record.topic)}: it is not in the metadata after maxBlockMs ${ms}${why ? ` (${why.message})` : ""}`, { cause: why });
+        `Cannot send to topic ${JSON.stringify(record.topic)}: it is not in the metadata after maxBlockMs ${ms}${why ? ` (${why.message})` : ""}`, { cause: why });
     }
     return new ClientError("BUFFER_EXHAUSTED",
       `Cannot send: bufferMemory ${this.#config.bufferMemory} bytes stayed full for maxBlockMs ${ms} (${this.#bufferUsed} bytes pending)`);

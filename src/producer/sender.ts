@@ -245,6 +245,7 @@ export class Sender {
           b.bytes = bytes;
           builder.release();
           b.builder = null;
+          this.#encoded(b);
           this.wake();
         }, (e: unknown) => {
           if (b.done) return;
@@ -264,6 +265,7 @@ export class Sender {
       }
       builder.release();
       b.builder = null;
+      this.#encoded(b);
       return true;
     }
     if (pid && (b.baseSequence < 0 || b.producerEpoch !== pid.producerEpoch || b.producerId !== pid.producerId)) {
@@ -275,6 +277,15 @@ export class Sender {
       restampBatch(b.bytes, b.producerId, b.producerEpoch, b.baseSequence, (x) => this.#codec.crc32c(x));
     }
     return true;
+  }
+
+  /** The staging block went back to the pool: from now on the batch holds only its encoded bytes. */
+  #encoded(b: Batch): void {
+    const n = b.bytes!.length;
+    if (n < b.accounted) {
+      this.#hooks.release(b.accounted - n);
+      b.accounted = n;
+    }
   }
 
   #send(conn: Connection, leader: number, batches: Batch[]): void {
