@@ -24,6 +24,9 @@ const BATCH_OVERHEAD = 61 + 64;
 /** Upper bound of a record's own varint fields (length, attributes, deltas, key/value lengths, header count). */
 const RECORD_OVERHEAD = 5 + 1 + 10 + 5 + 5 + 5 + 5;
 
+/** A RecordBatchBuilder's first staging block is at most this large (bindings/codec.ts). */
+const INITIAL_STAGING_BYTES = 64 * 1024;
+
 let defaultTransport: Transport | undefined;
 
 /** Sets the transport used when `options.transport` is not given (each runtime entry point does). */
@@ -447,10 +450,12 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       }
       const capacity = Math.min(config.batchSize, config.maxRequestSize - BATCH_OVERHEAD);
       b = this.#sender.newBatch(tp, capacity);
-      // As in Java's BufferPool, a batch holds its whole staging block (batchSize) until it is
-      // encoded, however few records it has; then only its encoded bytes until acknowledged.
-      b.accounted = capacity;
-      this.#bufferUsed += capacity;
+      // As in Java's BufferPool, a batch holds its staging block until it is encoded, however few
+      // records it has (the builder starts with min(capacity, 64 KiB) and grows as records come);
+      // after encoding only its encoded bytes count, until acknowledged.
+      const block = Math.min(capacity, INITIAL_STAGING_BYTES);
+      b.accounted = block;
+      this.#bufferUsed += block;
       b.builder!.append(timestamp, key, value, headers);
       this.#sender.wake();
     }
