@@ -269,6 +269,19 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   /**
    * Registers the `transactionalId` with its coordinator (fencing any older producer with the same
    * id, whose open transaction is aborted) and gets the ProducerId and epoch. Call once, first.
+   *
+   * @example
+   * ```ts
+   * const producer = new Producer({ brokers, transactionalId: "orders-1" });
+   * await producer.initTransactions();
+   * producer.beginTransaction();
+   * try {
+   *   await Promise.all([producer.send({ topic: "orders", value: a }), producer.send({ topic: "audit", value: b })]);
+   *   await producer.commitTransaction();
+   * } catch (e) {
+   *   await producer.abortTransaction(); // unless e.code is PRODUCER_FENCED / INVALID_PRODUCER_EPOCH: then close
+   * }
+   * ```
    */
   async initTransactions(): Promise<void> {
     const txn = this.#requireTxn("initTransactions");
