@@ -7,7 +7,7 @@
  */
 import { type Codec, getCodec } from "../../bindings/codec.ts";
 import type { CompressionCodec } from "../compression/codec.ts";
-import { ClientError, KafkasmError } from "../errors.ts";
+import { ClientError, KafkaError, KafkasmError } from "../errors.ts";
 import type { Transport } from "../transport/transport.ts";
 import { CALLBACK, failSlot, type TopicState } from "./accumulator.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -16,7 +16,7 @@ import { ProducerIdState } from "./idempotence.ts";
 import { Brokers, MetadataCache } from "./metadata.ts";
 import { customPartition, keyPartition, roundRobinPartition, stickyPartition } from "./partitioner.ts";
 import { Sender } from "./sender.ts";
-import { TransactionManager } from "./transactions.ts";
+import type { TransactionManager } from "./transactions.ts";
 import { auto, type Serializer } from "./serializers.ts";
 
 /** RecordBatch v2 header (61 bytes) plus a Produce request's framing for one partition. */
@@ -92,7 +92,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   readonly #metadata: MetadataCache;
   readonly #sender: Sender;
   readonly #pid: ProducerIdState | null;
-  readonly #txn: TransactionManager | null;
+  /** Created by initTransactions(), which loads transactions.ts on demand (most producers never need it). */
+  #txn: TransactionManager | null = null;
   #codec: Codec | undefined;
   #startError: KafkasmError | undefined;
   #bufferUsed = 0;
@@ -148,10 +149,6 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
         if (this.#waitHead < this.#waiters.length) this.#scheduleWaiters();
       },
     });
-    const { transactionalId } = this.#config;
-    this.#txn = transactionalId === null ? null
-      : new TransactionManager(transactionalId, this.#config.transactionTimeoutMs, this.#config, this.#brokers, this.#clock, this.#pid!, () => this.#sender.wake());
-    if (this.#txn) this.#sender.setTransactions(this.#txn);
     this.#brokers.onChange = () => this.#sender.wake();
     this.#metadata.onUpdate = () => {
       this.#sender.wake();
@@ -261,8 +258,9 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   // ---- transactions ------------------------------------------------------------------------------
 
   #requireTxn(action: string): TransactionManager {
-    if (!this.#txn) throw new ClientError("INVALID_CONFIG", `Cannot ${action}: the producer has no transactionalId`);
+    if (this.#config.transactionalId === null) throw new ClientError("INVALID_CONFIG", `Cannot ${action}: the producer has no transactionalId`);
     if (this.#closing) throw new ClientError("PRODUCER_CLOSED", `Cannot ${action}: the producer is closing or closed`);
+    if (!this.#txn) throw new KafkaError(48, `Cannot ${action}: the transactional producer is uninitialized; call initTransactions() first`);
     return this.#txn;
   }
 
@@ -284,6 +282,14 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
    * ```
    */
   async initTransactions(): Promise<void> {
+    const { transactionalId } = this.#config;
+    if (this.#txn === null && transactionalId !== null) {
+      const { TransactionManager } = await import("./transactions.ts");
+      if (this.#txn === null) {
+        this.#txn = new TransactionManager(transactionalId, this.#config.transactionTimeoutMs, this.#config, this.#brokers, this.#clock, this.#pid!, () => this.#sender.wake());
+        this.#sender.setTransactions(this.#txn);
+      }
+    }
     const txn = this.#requireTxn("initTransactions");
     txn.require("uninitialized", "initTransactions");
     txn.state = "initializing";
@@ -365,7 +371,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     let key: Uint8Array | string | null;
     let value: Uint8Array | string | null;
     try {
-      if (this.#txn !== null) this.#txn.require("inTransaction", "send");
+      if (this.#config.transactionalId !== null) this.#requireTxn("send").require("inTransaction", "send");
       const topic = record?.topic;
       if (typeof topic !== "string" || topic.length === 0) {
         throw new ClientError("INVALID_RECORD", `Cannot send: record.topic must be a non-empty string, got ${JSON.stringify(topic)}`);
