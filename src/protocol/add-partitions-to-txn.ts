@@ -11,7 +11,7 @@
  * v4+ (KIP-890) batch several transactions and are for broker-to-broker verification only; clients use
  * v0-v3, so kafkasm stops there.
  */
-import { type Api, ApiKey } from "./api.ts";
+import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface AddPartitionsToTxnRequest {
@@ -42,20 +42,6 @@ export const AddPartitionsToTxn: Api<AddPartitionsToTxnRequest, AddPartitionsToT
     w.tags(flex);
   },
 
-  decodeRequest(r: Reader, v: number): AddPartitionsToTxnRequest {
-    const flex = v >= 3;
-    const req = {
-      transactionalId: r.str(flex, "transactional_id"), producerId: r.int64("producer_id"), producerEpoch: r.int16("producer_epoch"),
-      topics: r.array(flex, (r) => {
-        const t = { name: r.str(flex, "topic name"), partitions: r.int32Array(flex, "partitions") };
-        r.tags(flex);
-        return t;
-      }, "topics", 3),
-    };
-    r.tags(flex);
-    return req;
-  },
-
   decodeResponse(r: Reader, v: number): AddPartitionsToTxnResponse {
     const flex = v >= 3;
     const throttleTimeMs = r.int32("throttle_time_ms");
@@ -72,6 +58,23 @@ export const AddPartitionsToTxn: Api<AddPartitionsToTxnRequest, AddPartitionsToT
     r.tags(flex);
     return { throttleTimeMs, results };
   },
+};
+
+/** The broker's half of AddPartitionsToTxn (fake broker, proxy gate, tests): apart, so client bundles drop it. */
+export const AddPartitionsToTxnServer: ServerApi<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = /* @__PURE__ */ withServer(AddPartitionsToTxn, {
+  decodeRequest(r: Reader, v: number): AddPartitionsToTxnRequest {
+    const flex = v >= 3;
+    const req = {
+      transactionalId: r.str(flex, "transactional_id"), producerId: r.int64("producer_id"), producerEpoch: r.int16("producer_epoch"),
+      topics: r.array(flex, (r) => {
+        const t = { name: r.str(flex, "topic name"), partitions: r.int32Array(flex, "partitions") };
+        r.tags(flex);
+        return t;
+      }, "topics", 3),
+    };
+    r.tags(flex);
+    return req;
+  },
 
   encodeResponse(w: Writer, v: number, res: AddPartitionsToTxnResponse): void {
     const flex = v >= 3;
@@ -81,4 +84,4 @@ export const AddPartitionsToTxn: Api<AddPartitionsToTxnRequest, AddPartitionsToT
     });
     w.tags(flex);
   },
-};
+});

@@ -15,7 +15,7 @@
  * retries at `min(ours, theirs)` from `apiKeys`, or at v0 when `apiKeys` is empty (the body was not
  * a valid v0 body, as from librdkafka's mock cluster).
  */
-import { type Api, ApiKey, type VersionRange } from "./api.ts";
+import { type Api, ApiKey, type ServerApi, type VersionRange, withServer } from "./api.ts";
 import type { Reader, UnknownTaggedField, Writer } from "./wire.ts";
 
 export interface ApiVersionsRequest {
@@ -67,13 +67,6 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
     if (version >= 3) {
       w.compactString(req.clientSoftwareName ?? "kafkasm").compactString(req.clientSoftwareVersion ?? "0.0.0").uvarint(0);
     }
-  },
-
-  decodeRequest(r: Reader, version: number): ApiVersionsRequest {
-    if (version < 3) return {};
-    const req = { clientSoftwareName: r.compactString("client_software_name"), clientSoftwareVersion: r.compactString("client_software_version") };
-    r.tags(true);
-    return req;
   },
 
   decodeResponse(r: Reader, version: number): ApiVersionsResponse {
@@ -129,6 +122,16 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
     }
     return res;
   },
+};
+
+/** The broker's half of ApiVersions (fake broker, proxy gate, tests): apart, so client bundles drop it. */
+export const ApiVersionsServer: ServerApi<ApiVersionsRequest, ApiVersionsResponse> = /* @__PURE__ */ withServer(ApiVersions, {
+  decodeRequest(r: Reader, version: number): ApiVersionsRequest {
+    if (version < 3) return {};
+    const req = { clientSoftwareName: r.compactString("client_software_name"), clientSoftwareVersion: r.compactString("client_software_version") };
+    r.tags(true);
+    return req;
+  },
 
   encodeResponse(w: Writer, version: number, res: ApiVersionsResponse): void {
     const flexible = version >= 3 && res.errorCode !== UNSUPPORTED_VERSION;
@@ -151,7 +154,7 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
       ], res.unknownTaggedFields);
     }
   },
-};
+});
 
 /** The response's api_keys as a map from api key to range, for negotiateVersion. */
 export function apiVersionsMap(res: ApiVersionsResponse): Map<number, VersionRange> {

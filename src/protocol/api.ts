@@ -1,7 +1,9 @@
 /**
  * The shape every Kafka API file exports, and the API keys kafkasm speaks. Each API encodes and decodes
- * both directions: the client uses encodeRequest/decodeResponse, the in-process fake broker and the
- * tests use decodeRequest/encodeResponse.
+ * both directions: the client's half (`Api`: encodeRequest/decodeResponse) and, in a separate
+ * `<Name>Server` export (`ServerApi`: also decodeRequest/encodeResponse), the broker's half used by
+ * the in-process fake broker, the proxy's gate and the tests. Object methods cannot be tree-shaken,
+ * so keeping the broker's half out of the client's object keeps it out of the client's bundles.
  */
 import type { Reader, Writer } from "./wire.ts";
 
@@ -19,10 +21,22 @@ export interface Api<Req, Res> extends VersionRange {
   readonly firstFlexibleVersion: number;
   encodeRequest(w: Writer, version: number, request: Req): void;
   decodeResponse(r: Reader, version: number): Res;
-  decodeRequest(r: Reader, version: number): Req;
-  encodeResponse(w: Writer, version: number, response: Res): void;
   /** Optional upper-bound size of the encoded request body, so big requests are written without regrowth. */
   estimateRequestSize?(version: number, request: Req): number;
+}
+
+/** The broker's half of an API. */
+export interface ServerHalf<Req, Res> {
+  decodeRequest(r: Reader, version: number): Req;
+  encodeResponse(w: Writer, version: number, response: Res): void;
+}
+
+/** An API with both halves (the fake broker, the proxy's gate, tests). */
+export interface ServerApi<Req, Res> extends Api<Req, Res>, ServerHalf<Req, Res> {}
+
+/** `api` plus its broker's half. Call sites mark it `@__PURE__` so bundles that never use the result drop it. */
+export function withServer<Req, Res>(api: Api<Req, Res>, server: ServerHalf<Req, Res>): ServerApi<Req, Res> {
+  return { ...api, ...server };
 }
 
 /** Kafka API keys used here. */

@@ -10,7 +10,7 @@
  * | v4 | same as v3 (TRANSACTION_ABORTABLE possible) |
  * | v5 | response + producer_id, producer_epoch: the epoch bumped by the coordinator (KIP-890) |
  */
-import { type Api, ApiKey } from "./api.ts";
+import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface EndTxnRequest {
@@ -42,13 +42,6 @@ export const EndTxn: Api<EndTxnRequest, EndTxnResponse> = {
     w.str(flex, req.transactionalId).int64(req.producerId).int16(req.producerEpoch).bool(req.committed).tags(flex);
   },
 
-  decodeRequest(r: Reader, v: number): EndTxnRequest {
-    const flex = v >= 3;
-    const req = { transactionalId: r.str(flex, "transactional_id"), producerId: r.int64("producer_id"), producerEpoch: r.int16("producer_epoch"), committed: r.bool("committed") };
-    r.tags(flex);
-    return req;
-  },
-
   decodeResponse(r: Reader, v: number): EndTxnResponse {
     const res = { throttleTimeMs: r.int32("throttle_time_ms"), errorCode: r.int16("error_code"), producerId: -1, producerEpoch: -1 };
     if (v >= 5) {
@@ -58,10 +51,20 @@ export const EndTxn: Api<EndTxnRequest, EndTxnResponse> = {
     r.tags(v >= 3);
     return res;
   },
+};
+
+/** The broker's half of EndTxn (fake broker, proxy gate, tests): apart, so client bundles drop it. */
+export const EndTxnServer: ServerApi<EndTxnRequest, EndTxnResponse> = /* @__PURE__ */ withServer(EndTxn, {
+  decodeRequest(r: Reader, v: number): EndTxnRequest {
+    const flex = v >= 3;
+    const req = { transactionalId: r.str(flex, "transactional_id"), producerId: r.int64("producer_id"), producerEpoch: r.int16("producer_epoch"), committed: r.bool("committed") };
+    r.tags(flex);
+    return req;
+  },
 
   encodeResponse(w: Writer, v: number, res: EndTxnResponse): void {
     w.int32(res.throttleTimeMs).int16(res.errorCode);
     if (v >= 5) w.int64(res.producerId).int16(res.producerEpoch);
     w.tags(v >= 3);
   },
-};
+});

@@ -16,7 +16,7 @@
  * | v12 | flexible; + last_fetched_epoch; tagged: request cluster_id (0); partition diverging_epoch (0), current_leader (1), snapshot_id (2) |
  * | v13 | topics by topic_id (UUID) instead of name, in topics, forgotten_topics_data and responses |
  */
-import { type Api, ApiKey } from "./api.ts";
+import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
 import { type Reader, type Uuid, type Writer, ZERO_UUID } from "./wire.ts";
 
 export interface FetchPartition {
@@ -139,51 +139,6 @@ export const Fetch: Api<FetchRequest, FetchResponse> = {
     }
   },
 
-  decodeRequest(r: Reader, v: number): FetchRequest {
-    const flex = v >= 12;
-    const readTopicRef = (r: Reader) => (v >= 13 ? { topic: "", topicId: r.uuid("topic_id") } : { topic: r.str(flex, "topic") });
-    const req: FetchRequest = {
-      replicaId: r.int32("replica_id"), maxWaitMs: r.int32("max_wait_ms"), minBytes: r.int32("min_bytes"),
-      maxBytes: r.int32("max_bytes"), isolationLevel: r.int8("isolation_level"), topics: [],
-    };
-    if (v >= 7) {
-      req.sessionId = r.int32("session_id");
-      req.sessionEpoch = r.int32("session_epoch");
-    }
-    req.topics = r.array(flex, (r) => {
-      const ref = readTopicRef(r);
-      const partitions = r.array(flex, (r) => {
-        const p: FetchPartition = { partition: r.int32("partition"), fetchOffset: 0, partitionMaxBytes: 0 };
-        if (v >= 9) p.currentLeaderEpoch = r.int32("current_leader_epoch");
-        p.fetchOffset = r.int64("fetch_offset");
-        if (v >= 12) p.lastFetchedEpoch = r.int32("last_fetched_epoch");
-        if (v >= 5) p.logStartOffset = r.int64("log_start_offset");
-        p.partitionMaxBytes = r.int32("partition_max_bytes");
-        r.tags(flex);
-        return p;
-      }, "partitions", 16);
-      r.tags(flex);
-      return { ...ref, partitions };
-    }, "topics", 3);
-    if (v >= 7) {
-      req.forgottenTopicsData = r.array(flex, (r) => {
-        const ref = readTopicRef(r);
-        const partitions = r.int32Array(flex, "forgotten partitions");
-        r.tags(flex);
-        return { ...ref, partitions };
-      }, "forgotten_topics_data", 3);
-    }
-    if (v >= 11) req.rackId = r.str(flex, "rack_id");
-    if (flex) {
-      r.taggedFields((tag, t) => {
-        if (tag !== 0) return false;
-        req.clusterId = t.compactNullableString("cluster_id");
-        return true;
-      });
-    }
-    return req;
-  },
-
   decodeResponse(r: Reader, v: number): FetchResponse {
     const flex = v >= 12;
     const throttleTimeMs = r.int32("throttle_time_ms");
@@ -230,6 +185,54 @@ export const Fetch: Api<FetchRequest, FetchResponse> = {
     r.tags(flex);
     return { throttleTimeMs, errorCode, sessionId, responses };
   },
+};
+
+/** The broker's half of Fetch (fake broker, proxy gate, tests): apart, so client bundles drop it. */
+export const FetchServer: ServerApi<FetchRequest, FetchResponse> = /* @__PURE__ */ withServer(Fetch, {
+  decodeRequest(r: Reader, v: number): FetchRequest {
+    const flex = v >= 12;
+    const readTopicRef = (r: Reader) => (v >= 13 ? { topic: "", topicId: r.uuid("topic_id") } : { topic: r.str(flex, "topic") });
+    const req: FetchRequest = {
+      replicaId: r.int32("replica_id"), maxWaitMs: r.int32("max_wait_ms"), minBytes: r.int32("min_bytes"),
+      maxBytes: r.int32("max_bytes"), isolationLevel: r.int8("isolation_level"), topics: [],
+    };
+    if (v >= 7) {
+      req.sessionId = r.int32("session_id");
+      req.sessionEpoch = r.int32("session_epoch");
+    }
+    req.topics = r.array(flex, (r) => {
+      const ref = readTopicRef(r);
+      const partitions = r.array(flex, (r) => {
+        const p: FetchPartition = { partition: r.int32("partition"), fetchOffset: 0, partitionMaxBytes: 0 };
+        if (v >= 9) p.currentLeaderEpoch = r.int32("current_leader_epoch");
+        p.fetchOffset = r.int64("fetch_offset");
+        if (v >= 12) p.lastFetchedEpoch = r.int32("last_fetched_epoch");
+        if (v >= 5) p.logStartOffset = r.int64("log_start_offset");
+        p.partitionMaxBytes = r.int32("partition_max_bytes");
+        r.tags(flex);
+        return p;
+      }, "partitions", 16);
+      r.tags(flex);
+      return { ...ref, partitions };
+    }, "topics", 3);
+    if (v >= 7) {
+      req.forgottenTopicsData = r.array(flex, (r) => {
+        const ref = readTopicRef(r);
+        const partitions = r.int32Array(flex, "forgotten partitions");
+        r.tags(flex);
+        return { ...ref, partitions };
+      }, "forgotten_topics_data", 3);
+    }
+    if (v >= 11) req.rackId = r.str(flex, "rack_id");
+    if (flex) {
+      r.taggedFields((tag, t) => {
+        if (tag !== 0) return false;
+        req.clusterId = t.compactNullableString("cluster_id");
+        return true;
+      });
+    }
+    return req;
+  },
 
   encodeResponse(w: Writer, v: number, res: FetchResponse): void {
     const flex = v >= 12;
@@ -257,4 +260,4 @@ export const Fetch: Api<FetchRequest, FetchResponse> = {
     });
     w.tags(flex);
   },
-};
+});

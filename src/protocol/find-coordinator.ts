@@ -15,7 +15,7 @@
  * (v0-v3: one entry, whose `key` is "" because those versions do not echo it).
  */
 import { ClientError } from "../errors.ts";
-import { type Api, ApiKey } from "./api.ts";
+import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export const COORDINATOR_GROUP = 0;
@@ -60,20 +60,6 @@ export const FindCoordinator: Api<FindCoordinatorRequest, FindCoordinatorRespons
     w.tags(flex);
   },
 
-  decodeRequest(r: Reader, v: number): FindCoordinatorRequest {
-    const flex = v >= 3;
-    let req: FindCoordinatorRequest;
-    if (v < 4) {
-      const key = r.str(flex, "key");
-      req = { keyType: v >= 1 ? r.int8("key_type") : 0, keys: [key] };
-    } else {
-      const keyType = r.int8("key_type");
-      req = { keyType, keys: r.array(true, (r) => r.compactString("coordinator key"), "coordinator_keys") };
-    }
-    r.tags(flex);
-    return req;
-  },
-
   decodeResponse(r: Reader, v: number): FindCoordinatorResponse {
     const flex = v >= 3;
     const throttleTimeMs = v >= 1 ? r.int32("throttle_time_ms") : 0;
@@ -93,6 +79,23 @@ export const FindCoordinator: Api<FindCoordinatorRequest, FindCoordinatorRespons
     r.tags(flex);
     return { throttleTimeMs, coordinators };
   },
+};
+
+/** The broker's half of FindCoordinator (fake broker, proxy gate, tests): apart, so client bundles drop it. */
+export const FindCoordinatorServer: ServerApi<FindCoordinatorRequest, FindCoordinatorResponse> = /* @__PURE__ */ withServer(FindCoordinator, {
+  decodeRequest(r: Reader, v: number): FindCoordinatorRequest {
+    const flex = v >= 3;
+    let req: FindCoordinatorRequest;
+    if (v < 4) {
+      const key = r.str(flex, "key");
+      req = { keyType: v >= 1 ? r.int8("key_type") : 0, keys: [key] };
+    } else {
+      const keyType = r.int8("key_type");
+      req = { keyType, keys: r.array(true, (r) => r.compactString("coordinator key"), "coordinator_keys") };
+    }
+    r.tags(flex);
+    return req;
+  },
 
   encodeResponse(w: Writer, v: number, res: FindCoordinatorResponse): void {
     const flex = v >= 3;
@@ -109,4 +112,4 @@ export const FindCoordinator: Api<FindCoordinatorRequest, FindCoordinatorRespons
     }
     w.tags(flex);
   },
-};
+});

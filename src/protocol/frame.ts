@@ -6,7 +6,7 @@
  * header is always v0 so a client can read it whatever version the broker answered with.
  */
 import { ClientError } from "../errors.ts";
-import { type Api, ApiKey, isFlexible, type VersionRange } from "./api.ts";
+import { type Api, ApiKey, isFlexible, type ServerApi, type VersionRange } from "./api.ts";
 import { Reader, Writer } from "./wire.ts";
 
 function checkVersion(api: Api<unknown, unknown>, version: number): void {
@@ -55,7 +55,7 @@ export function decodeResponseFrame<Res>(api: Api<unknown, Res>, version: number
 }
 
 /** Encodes a complete response frame (int32 size + header + body); used by the fake broker and tests. */
-export function encodeResponseFrame<Res>(api: Api<unknown, Res>, version: number, correlationId: number, response: Res): Uint8Array {
+export function encodeResponseFrame<Res>(api: ServerApi<unknown, Res>, version: number, correlationId: number, response: Res): Uint8Array {
   const w = new Writer(256);
   w.int32(0).int32(correlationId);
   if (responseHeaderHasTags(api as Api<unknown, unknown>, version)) w.uvarint(0);

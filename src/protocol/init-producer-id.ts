@@ -10,7 +10,7 @@
  * | v4 | PRODUCER_FENCED possible |
  * | v5 | same as v4 (KIP-890) |
  */
-import { type Api, ApiKey } from "./api.ts";
+import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface InitProducerIdRequest {
@@ -44,6 +44,20 @@ export const InitProducerId: Api<InitProducerIdRequest, InitProducerIdResponse> 
     w.tags(flex);
   },
 
+  decodeResponse(r: Reader, v: number): InitProducerIdResponse {
+    const res = {
+      throttleTimeMs: r.int32("throttle_time_ms"),
+      errorCode: r.int16("error_code"),
+      producerId: r.int64("producer_id"),
+      producerEpoch: r.int16("producer_epoch"),
+    };
+    r.tags(v >= 2);
+    return res;
+  },
+};
+
+/** The broker's half of InitProducerId (fake broker, proxy gate, tests): apart, so client bundles drop it. */
+export const InitProducerIdServer: ServerApi<InitProducerIdRequest, InitProducerIdResponse> = /* @__PURE__ */ withServer(InitProducerId, {
   decodeRequest(r: Reader, v: number): InitProducerIdRequest {
     const flex = v >= 2;
     const req: InitProducerIdRequest = {
@@ -58,18 +72,7 @@ export const InitProducerId: Api<InitProducerIdRequest, InitProducerIdResponse> 
     return req;
   },
 
-  decodeResponse(r: Reader, v: number): InitProducerIdResponse {
-    const res = {
-      throttleTimeMs: r.int32("throttle_time_ms"),
-      errorCode: r.int16("error_code"),
-      producerId: r.int64("producer_id"),
-      producerEpoch: r.int16("producer_epoch"),
-    };
-    r.tags(v >= 2);
-    return res;
-  },
-
   encodeResponse(w: Writer, v: number, res: InitProducerIdResponse): void {
     w.int32(res.throttleTimeMs).int16(res.errorCode).int64(res.producerId).int16(res.producerEpoch).tags(v >= 2);
   },
-};
+});

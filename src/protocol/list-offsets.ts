@@ -13,7 +13,7 @@
  * | v7 | timestamp -3 = max timestamp (KIP-734) |
  * | v8 | timestamp -4 = earliest local (KIP-405) |
  */
-import { type Api, ApiKey } from "./api.ts";
+import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export const LATEST_TIMESTAMP = -1;
@@ -71,24 +71,6 @@ export const ListOffsets: Api<ListOffsetsRequest, ListOffsetsResponse> = {
     w.tags(flex);
   },
 
-  decodeRequest(r: Reader, v: number): ListOffsetsRequest {
-    const flex = v >= 6;
-    const replicaId = r.int32("replica_id");
-    const isolationLevel = v >= 2 ? r.int8("isolation_level") : 0;
-    const topics = r.array(flex, (r) => {
-      const name = r.str(flex, "topic name");
-      const partitions = r.array(flex, (r) => {
-        const p: ListOffsetsPartition = { partitionIndex: r.int32("partition_index"), currentLeaderEpoch: v >= 4 ? r.int32("current_leader_epoch") : -1, timestamp: r.int64("timestamp") };
-        r.tags(flex);
-        return p;
-      }, "partitions", 12);
-      r.tags(flex);
-      return { name, partitions };
-    }, "topics", 3);
-    r.tags(flex);
-    return { replicaId, isolationLevel, topics };
-  },
-
   decodeResponse(r: Reader, v: number): ListOffsetsResponse {
     const flex = v >= 6;
     const throttleTimeMs = v >= 2 ? r.int32("throttle_time_ms") : 0;
@@ -111,6 +93,27 @@ export const ListOffsets: Api<ListOffsetsRequest, ListOffsetsResponse> = {
     r.tags(flex);
     return { throttleTimeMs, topics };
   },
+};
+
+/** The broker's half of ListOffsets (fake broker, proxy gate, tests): apart, so client bundles drop it. */
+export const ListOffsetsServer: ServerApi<ListOffsetsRequest, ListOffsetsResponse> = /* @__PURE__ */ withServer(ListOffsets, {
+  decodeRequest(r: Reader, v: number): ListOffsetsRequest {
+    const flex = v >= 6;
+    const replicaId = r.int32("replica_id");
+    const isolationLevel = v >= 2 ? r.int8("isolation_level") : 0;
+    const topics = r.array(flex, (r) => {
+      const name = r.str(flex, "topic name");
+      const partitions = r.array(flex, (r) => {
+        const p: ListOffsetsPartition = { partitionIndex: r.int32("partition_index"), currentLeaderEpoch: v >= 4 ? r.int32("current_leader_epoch") : -1, timestamp: r.int64("timestamp") };
+        r.tags(flex);
+        return p;
+      }, "partitions", 12);
+      r.tags(flex);
+      return { name, partitions };
+    }, "topics", 3);
+    r.tags(flex);
+    return { replicaId, isolationLevel, topics };
+  },
 
   encodeResponse(w: Writer, v: number, res: ListOffsetsResponse): void {
     const flex = v >= 6;
@@ -126,4 +129,4 @@ export const ListOffsets: Api<ListOffsetsRequest, ListOffsetsResponse> = {
     });
     w.tags(flex);
   },
-};
+});

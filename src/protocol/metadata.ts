@@ -17,7 +17,7 @@
  * | v11 | cluster authorized operations removed from request and response (KIP-700) |
  * | v12 | response topic name nullable |
  */
-import { type Api, ApiKey } from "./api.ts";
+import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
 import { type Reader, type Uuid, type Writer, ZERO_UUID } from "./wire.ts";
 
 export interface MetadataRequest {
@@ -91,23 +91,6 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
     w.tags(flex);
   },
 
-  decodeRequest(r: Reader, v: number): MetadataRequest {
-    const flex = v >= 9;
-    let topics = r.nullableArray(flex, (r) => {
-      if (v >= 10) r.uuid("topic_id");
-      const name = r.nullableStr(flex, "topic name") ?? "";
-      r.tags(flex);
-      return name;
-    }, "topics");
-    if (v === 0 && topics !== null && topics.length === 0) topics = null;
-    const req: MetadataRequest = { topics };
-    if (v >= 4) req.allowAutoTopicCreation = r.bool("allow_auto_topic_creation");
-    if (v >= 8 && v <= 10) req.includeClusterAuthorizedOperations = r.bool("include_cluster_authorized_operations");
-    if (v >= 8) req.includeTopicAuthorizedOperations = r.bool("include_topic_authorized_operations");
-    r.tags(flex);
-    return req;
-  },
-
   decodeResponse(r: Reader, v: number): MetadataResponse {
     const flex = v >= 9;
     const throttleTimeMs = v >= 3 ? r.int32("throttle_time_ms") : 0;
@@ -149,6 +132,26 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
     r.tags(flex);
     return { throttleTimeMs, brokers, clusterId, controllerId, topics, clusterAuthorizedOperations };
   },
+};
+
+/** The broker's half of Metadata (fake broker, proxy gate, tests): apart, so client bundles drop it. */
+export const MetadataServer: ServerApi<MetadataRequest, MetadataResponse> = /* @__PURE__ */ withServer(Metadata, {
+  decodeRequest(r: Reader, v: number): MetadataRequest {
+    const flex = v >= 9;
+    let topics = r.nullableArray(flex, (r) => {
+      if (v >= 10) r.uuid("topic_id");
+      const name = r.nullableStr(flex, "topic name") ?? "";
+      r.tags(flex);
+      return name;
+    }, "topics");
+    if (v === 0 && topics !== null && topics.length === 0) topics = null;
+    const req: MetadataRequest = { topics };
+    if (v >= 4) req.allowAutoTopicCreation = r.bool("allow_auto_topic_creation");
+    if (v >= 8 && v <= 10) req.includeClusterAuthorizedOperations = r.bool("include_cluster_authorized_operations");
+    if (v >= 8) req.includeTopicAuthorizedOperations = r.bool("include_topic_authorized_operations");
+    r.tags(flex);
+    return req;
+  },
 
   encodeResponse(w: Writer, v: number, res: MetadataResponse): void {
     const flex = v >= 9;
@@ -178,4 +181,4 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
     if (v >= 8 && v <= 10) w.int32(res.clusterAuthorizedOperations);
     w.tags(flex);
   },
-};
+});

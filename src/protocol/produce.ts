@@ -17,7 +17,7 @@
  * acks = 0: the broker sends no response at all; callers must not wait for one.
  * v13 (Kafka 4.1) names topics by id instead of name and is not spoken here; negotiation stops at v12.
  */
-import { type Api, ApiKey } from "./api.ts";
+import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface ProducePartitionData {
@@ -108,25 +108,6 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
     w.tags(flex);
   },
 
-  decodeRequest(r: Reader, v: number): ProduceRequest {
-    const flex = v >= 9;
-    const transactionalId = r.nullableStr(flex, "transactional_id");
-    const acks = r.int16("acks");
-    const timeoutMs = r.int32("timeout_ms");
-    const topics = r.array(flex, (r) => {
-      const name = r.str(flex, "topic name");
-      const partitions = r.array(flex, (r) => {
-        const p = { index: r.int32("partition index"), records: r.nullableByteArray(flex, "records") };
-        r.tags(flex);
-        return p;
-      }, "partition_data", 5);
-      r.tags(flex);
-      return { name, partitions };
-    }, "topic_data", 3);
-    r.tags(flex);
-    return { transactionalId, acks, timeoutMs, topics };
-  },
-
   decodeResponse(r: Reader, v: number): ProduceResponse {
     const flex = v >= 9;
     const topics = r.array(flex, (r) => {
@@ -174,6 +155,28 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
     }
     return res;
   },
+};
+
+/** The broker's half of Produce (fake broker, proxy gate, tests): apart, so client bundles drop it. */
+export const ProduceServer: ServerApi<ProduceRequest, ProduceResponse> = /* @__PURE__ */ withServer(Produce, {
+  decodeRequest(r: Reader, v: number): ProduceRequest {
+    const flex = v >= 9;
+    const transactionalId = r.nullableStr(flex, "transactional_id");
+    const acks = r.int16("acks");
+    const timeoutMs = r.int32("timeout_ms");
+    const topics = r.array(flex, (r) => {
+      const name = r.str(flex, "topic name");
+      const partitions = r.array(flex, (r) => {
+        const p = { index: r.int32("partition index"), records: r.nullableByteArray(flex, "records") };
+        r.tags(flex);
+        return p;
+      }, "partition_data", 5);
+      r.tags(flex);
+      return { name, partitions };
+    }, "topic_data", 3);
+    r.tags(flex);
+    return { transactionalId, acks, timeoutMs, topics };
+  },
 
   encodeResponse(w: Writer, v: number, res: ProduceResponse): void {
     const flex = v >= 9;
@@ -201,4 +204,4 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
         : undefined]);
     }
   },
-};
+});

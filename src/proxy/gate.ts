@@ -14,8 +14,8 @@
 import { KafkasmError } from "../errors.ts";
 import { ApiKey, type Api } from "../protocol/api.ts";
 import { decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, FrameAccumulator, readRequestHeader } from "../protocol/frame.ts";
-import { Metadata, type MetadataRequest, type MetadataTopic } from "../protocol/metadata.ts";
-import { Produce } from "../protocol/produce.ts";
+import { Metadata, MetadataServer, type MetadataRequest, type MetadataTopic } from "../protocol/metadata.ts";
+import { Produce, ProduceServer } from "../protocol/produce.ts";
 import { ZERO_UUID } from "../protocol/wire.ts";
 
 /** What a producer needs: Produce, Metadata, ApiVersions, InitProducerId and the transaction APIs. */
@@ -180,7 +180,7 @@ export class RequestGate {
       for (const name of p.denied) {
         topics.push({ errorCode: TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: -2147483648 });
       }
-      forward(encodeResponseFrame(Metadata, p.version, int32(frame, 0), { ...res, topics }));
+      forward(encodeResponseFrame(MetadataServer, p.version, int32(frame, 0), { ...res, topics }));
       return undefined;
     } catch (e) {
       return { reason: "BAD_RESPONSE", detail: `cannot rewrite a Metadata v${p.version} response: ${e instanceof Error ? e.message : String(e)}` };
@@ -201,13 +201,13 @@ export class RequestGate {
         return { reason: "BAD_REQUEST", detail: `${api.name} v${v} cannot be checked against the topic allow-list (v${api.minVersion}-v${api.maxVersion} can)` };
       }
       if (api === produceApi) {
-        const request = Produce.decodeRequest(reader, v);
+        const request = ProduceServer.decodeRequest(reader, v);
         for (const t of request.topics) {
           if (!allowed(t.name)) return { reason: "TOPIC_NOT_ALLOWED", detail: `Produce to topic ${JSON.stringify(t.name.slice(0, 200))} is not allowed` };
         }
         return { frame };
       }
-      const request = Metadata.decodeRequest(reader, v);
+      const request = MetadataServer.decodeRequest(reader, v);
       const all = request.topics === null;
       const denied = all ? [] : request.topics!.filter((t) => !allowed(t));
       if (v === 0 && denied.length > 0) {

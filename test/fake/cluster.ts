@@ -28,17 +28,17 @@
  * cluster.values("events", 0);                                               // what the log holds
  * // Over TCP instead: const front = await listenTcp(cluster) (test/fake/tcp.ts); brokers: front.bootstrap
  */
-import { type Api, ApiKey, type VersionRange } from "../../src/protocol/api.ts";
-import { ApiVersions, type ApiVersionsResponse } from "../../src/protocol/api-versions.ts";
+import { ApiKey, type ServerApi, type VersionRange } from "../../src/protocol/api.ts";
+import { ApiVersionsServer, type ApiVersionsResponse } from "../../src/protocol/api-versions.ts";
 import { encodeResponseFrame, FrameAccumulator, readRequestHeader, type RequestHeader } from "../../src/protocol/frame.ts";
-import { InitProducerId, type InitProducerIdRequest, type InitProducerIdResponse } from "../../src/protocol/init-producer-id.ts";
-import { Metadata, type MetadataRequest, type MetadataResponse } from "../../src/protocol/metadata.ts";
-import { Produce, type ProducePartitionResponse, type ProduceRequest, type ProduceResponse } from "../../src/protocol/produce.ts";
-import { ListOffsets, type ListOffsetsRequest, type ListOffsetsResponse } from "../../src/protocol/list-offsets.ts";
-import { Fetch, type FetchRequest, type FetchResponse, type FetchPartitionResponse } from "../../src/protocol/fetch.ts";
-import { FindCoordinator, type FindCoordinatorRequest, type FindCoordinatorResponse } from "../../src/protocol/find-coordinator.ts";
-import { AddPartitionsToTxn, type AddPartitionsToTxnRequest, type AddPartitionsToTxnResponse } from "../../src/protocol/add-partitions-to-txn.ts";
-import { EndTxn, type EndTxnRequest, type EndTxnResponse } from "../../src/protocol/end-txn.ts";
+import { InitProducerIdServer, type InitProducerIdRequest, type InitProducerIdResponse } from "../../src/protocol/init-producer-id.ts";
+import { MetadataServer, type MetadataRequest, type MetadataResponse } from "../../src/protocol/metadata.ts";
+import { ProduceServer, type ProducePartitionResponse, type ProduceRequest, type ProduceResponse } from "../../src/protocol/produce.ts";
+import { ListOffsetsServer, type ListOffsetsRequest, type ListOffsetsResponse } from "../../src/protocol/list-offsets.ts";
+import { FetchServer, type FetchRequest, type FetchResponse, type FetchPartitionResponse } from "../../src/protocol/fetch.ts";
+import { FindCoordinatorServer, type FindCoordinatorRequest, type FindCoordinatorResponse } from "../../src/protocol/find-coordinator.ts";
+import { AddPartitionsToTxnServer, type AddPartitionsToTxnRequest, type AddPartitionsToTxnResponse } from "../../src/protocol/add-partitions-to-txn.ts";
+import { EndTxnServer, type EndTxnRequest, type EndTxnResponse } from "../../src/protocol/end-txn.ts";
 import { decodeRecordBatches, decodeRecordBatchesAsync, type RecordBatch, type Record as KRecord } from "../../src/protocol/record-batch.ts";
 import { MemoryNetwork, type MemoryEndpoint } from "../../src/transport/memory.ts";
 import type { Transport } from "../../src/transport/transport.ts";
@@ -51,10 +51,10 @@ export const ERR = {
 } as const;
 
 /** The APIs the fake serves, by key. */
-const apis = new Map<number, Api<any, any>>([
-  [ApiKey.ApiVersions, ApiVersions], [ApiKey.Metadata, Metadata], [ApiKey.Produce, Produce], [ApiKey.InitProducerId, InitProducerId],
-  [ApiKey.ListOffsets, ListOffsets], [ApiKey.Fetch, Fetch],
-  [ApiKey.FindCoordinator, FindCoordinator], [ApiKey.AddPartitionsToTxn, AddPartitionsToTxn], [ApiKey.EndTxn, EndTxn],
+const apis = new Map<number, ServerApi<any, any>>([
+  [ApiKey.ApiVersions, ApiVersionsServer], [ApiKey.Metadata, MetadataServer], [ApiKey.Produce, ProduceServer], [ApiKey.InitProducerId, InitProducerIdServer],
+  [ApiKey.ListOffsets, ListOffsetsServer], [ApiKey.Fetch, FetchServer],
+  [ApiKey.FindCoordinator, FindCoordinatorServer], [ApiKey.AddPartitionsToTxn, AddPartitionsToTxnServer], [ApiKey.EndTxn, EndTxnServer],
 ]);
 
 /** One batch in a partition log: the bytes as a Fetch would return them, and the decoded batch. */
@@ -440,7 +440,7 @@ export class FakeCluster {
     // A too-new ApiVersions request is answered with a v0 body (header v0), as Kafka does (KIP-511).
     const version = tooNewApiVersions ? 0 : header.apiVersion;
     let out = encodeResponseFrame(api, version, header.correlationId, response);
-    if (tooNewApiVersions) out = encodeResponseFrame(ApiVersions, 0, header.correlationId, response as ApiVersionsResponse);
+    if (tooNewApiVersions) out = encodeResponseFrame(ApiVersionsServer, 0, header.correlationId, response as ApiVersionsResponse);
     if (action && "malformed" in action) out = action.malformed(out);
     if (action && "delayMs" in action && action.delayMs > 0) {
       await new Promise<void>((r) => this.options.setTimeout(r, action.delayMs));

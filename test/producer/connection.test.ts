@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Connection } from "../../src/producer/connection.ts";
-import { ApiVersions, type ApiVersionsResponse } from "../../src/protocol/api-versions.ts";
+import { ApiVersions, ApiVersionsServer, type ApiVersionsResponse } from "../../src/protocol/api-versions.ts";
 import { encodeResponseFrame, readRequestHeader } from "../../src/protocol/frame.ts";
 import type { Transport, TransportHandlers } from "../../src/transport/transport.ts";
 import { ClientError } from "../../src/errors.ts";
@@ -47,7 +47,7 @@ test("responses split at every byte boundary and coalesced in one chunk are reas
     assert.is(s.written.length, 2);
     const ids = s.written.map(correlationIdOf);
     // Answer out of order, both frames in one byte stream, cut at `split`.
-    const bytes = new Uint8Array([...encodeResponseFrame(ApiVersions, 1, ids[1], response(2)), ...encodeResponseFrame(ApiVersions, 1, ids[0], response(1))]);
+    const bytes = new Uint8Array([...encodeResponseFrame(ApiVersionsServer, 1, ids[1], response(2)), ...encodeResponseFrame(ApiVersionsServer, 1, ids[0], response(1))]);
     const cut = Math.min(split, bytes.length);
     s.handlers!.onData(bytes.subarray(0, cut));
     for (let i = cut; i < bytes.length; i += 7) s.handlers!.onData(bytes.subarray(i, Math.min(bytes.length, i + 7)));
@@ -67,12 +67,12 @@ test("at most maxInFlight requests are written before responses arrive; the rest
   await flush(1);
   assert.is(s.written.length, 2);
   assert.is(conn.hasCapacity, false);
-  s.handlers!.onData(encodeResponseFrame(ApiVersions, 0, correlationIdOf(s.written[0]), response(0)));
+  s.handlers!.onData(encodeResponseFrame(ApiVersionsServer, 0, correlationIdOf(s.written[0]), response(0)));
   await flush(1);
   assert.is(s.written.length, 3);
-  for (const w of s.written.slice(1)) s.handlers!.onData(encodeResponseFrame(ApiVersions, 0, correlationIdOf(w), response(0)));
+  for (const w of s.written.slice(1)) s.handlers!.onData(encodeResponseFrame(ApiVersionsServer, 0, correlationIdOf(w), response(0)));
   await flush(1);
-  s.handlers!.onData(encodeResponseFrame(ApiVersions, 0, correlationIdOf(s.written[3]), response(0)));
+  s.handlers!.onData(encodeResponseFrame(ApiVersionsServer, 0, correlationIdOf(s.written[3]), response(0)));
   await Promise.all(ps);
   assert.equal(s.written.map(correlationIdOf), [1, 2, 3, 4]);
 });
@@ -148,14 +148,14 @@ test("an answer to a request sent without expecting one (acks 0 on librdkafka's 
   const p2 = conn.request(ApiVersions, 0, {});
   await flush(1);
   const ids = s.written.map(correlationIdOf);
-  s.handlers!.onData(encodeResponseFrame(ApiVersions, 0, ids[0], response(0)));
+  s.handlers!.onData(encodeResponseFrame(ApiVersionsServer, 0, ids[0], response(0)));
   // A body that does not parse as ApiVersions v0 (trailing garbage), then a good answer.
-  const bad = encodeResponseFrame(ApiVersions, 0, ids[1], response(0));
+  const bad = encodeResponseFrame(ApiVersionsServer, 0, ids[1], response(0));
   const badPadded = new Uint8Array(bad.length + 3);
   badPadded.set(bad);
   new DataView(badPadded.buffer).setInt32(0, bad.length - 4 + 3);
   s.handlers!.onData(badPadded);
-  s.handlers!.onData(encodeResponseFrame(ApiVersions, 0, ids[2], response(3)));
+  s.handlers!.onData(encodeResponseFrame(ApiVersionsServer, 0, ids[2], response(3)));
   const e1 = await p1;
   assert.is(e1.code, "PROTOCOL_ERROR");
   assert.is((await p2).apiKeys[0].maxVersion, 3);

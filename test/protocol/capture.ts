@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { startCluster } from "../harness/cluster.ts";
 import { kcatProduce, runKcat } from "../harness/kcat.ts";
 import { FrameAccumulator, decodeResponseFrame, encodeResponseFrame } from "../../src/protocol/frame.ts";
-import { Metadata } from "../../src/protocol/metadata.ts";
+import { Metadata, MetadataServer } from "../../src/protocol/metadata.ts";
 import { ApiKey } from "../../src/protocol/api.ts";
 import { Reader } from "../../src/protocol/wire.ts";
 
@@ -53,7 +53,7 @@ function proxy(upstreamPort: number, portMap: Map<number, number>, frames: Captu
       if (req.apiKey === ApiKey.Metadata) {
         const md = decodeResponseFrame(Metadata, req.apiVersion, frame);
         for (const b of md.brokers) b.port = portMap.get(b.port) ?? b.port;
-        out = encodeResponseFrame(Metadata, req.apiVersion, correlationId, md).subarray(4);
+        out = encodeResponseFrame(MetadataServer, req.apiVersion, correlationId, md).subarray(4);
       }
       client.write(sized(out));
     }));

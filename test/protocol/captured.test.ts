@@ -3,17 +3,17 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync, readdirSync } from "node:fs";
-import type { Api } from "../../src/protocol/api.ts";
+import type { ServerApi } from "../../src/protocol/api.ts";
 import { decodeResponseFrame, encodeResponseFrame, readRequestHeader, encodeRequestFrame } from "../../src/protocol/frame.ts";
-import { ApiVersions } from "../../src/protocol/api-versions.ts";
-import { Metadata } from "../../src/protocol/metadata.ts";
-import { Produce } from "../../src/protocol/produce.ts";
-import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
-import { ListOffsets } from "../../src/protocol/list-offsets.ts";
-import { Fetch } from "../../src/protocol/fetch.ts";
+import { ApiVersions, ApiVersionsServer } from "../../src/protocol/api-versions.ts";
+import { MetadataServer } from "../../src/protocol/metadata.ts";
+import { ProduceServer } from "../../src/protocol/produce.ts";
+import { InitProducerIdServer } from "../../src/protocol/init-producer-id.ts";
+import { ListOffsetsServer } from "../../src/protocol/list-offsets.ts";
+import { Fetch, FetchServer } from "../../src/protocol/fetch.ts";
 import { decodeRecordBatches } from "../../src/protocol/record-batch.ts";
 
-const apis = new Map<number, Api<any, any>>([ApiVersions, Metadata, Produce, InitProducerId, ListOffsets, Fetch].map((a) => [a.apiKey, a]));
+const apis = new Map<number, ServerApi<any, any>>([ApiVersionsServer, MetadataServer, ProduceServer, InitProducerIdServer, ListOffsetsServer, FetchServer].map((a) => [a.apiKey, a]));
 const dir = new URL("../fixtures/protocol/captured/", import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -65,7 +65,7 @@ test("the mock's UNSUPPORTED_VERSION answer to ApiVersions v3 (an int8 count, no
 test("librdkafka's Produce request carries an idempotent RecordBatch with the produced records; the Fetch response returns them", () => {
   const produce = load("kcat-produce-idempotent.json").find((x) => x.direction === "request" && x.apiKey === 0)!;
   const { header, reader } = readRequestHeader(Uint8Array.from(Buffer.from(produce.hex, "hex")), (k) => apis.get(k));
-  const req = Produce.decodeRequest(reader, header.apiVersion);
+  const req = ProduceServer.decodeRequest(reader, header.apiVersion);
   const [batch] = decodeRecordBatches(req.topics[0].partitions[0].records!);
   assert.ok(batch.producerId >= 0, "idempotent producer id");
   assert.is(batch.baseSequence, 0);

@@ -4,12 +4,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createRequire } from "node:module";
 import { decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, readRequestHeader } from "../../src/protocol/frame.ts";
-import { ApiVersions } from "../../src/protocol/api-versions.ts";
-import { Metadata, type MetadataResponse } from "../../src/protocol/metadata.ts";
-import { Produce, type ProduceResponse } from "../../src/protocol/produce.ts";
-import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
-import { ListOffsets } from "../../src/protocol/list-offsets.ts";
-import { Fetch, type FetchResponse } from "../../src/protocol/fetch.ts";
+import { ApiVersions, ApiVersionsServer } from "../../src/protocol/api-versions.ts";
+import { Metadata, MetadataServer, type MetadataResponse } from "../../src/protocol/metadata.ts";
+import { Produce, ProduceServer, type ProduceResponse } from "../../src/protocol/produce.ts";
+import { InitProducerId, InitProducerIdServer } from "../../src/protocol/init-producer-id.ts";
+import { ListOffsets, ListOffsetsServer } from "../../src/protocol/list-offsets.ts";
+import { Fetch, FetchServer, type FetchResponse } from "../../src/protocol/fetch.ts";
 import { samples } from "./samples.ts";
 import { encodeTestBatch } from "../fake/batch.ts";
 
@@ -40,7 +40,7 @@ test("ApiVersions v0-v2 request frames are byte-identical to KafkaJS's", async (
 test("ApiVersions v0-v2 responses we encode decode in KafkaJS to the same ranges and throttle time", async () => {
   const res = sample("ApiVersions").responses[0];
   for (let v = 0; v <= 2; v++) {
-    const decoded = await kjs(`requests/apiVersions/v${v}/response`).decode(body(encodeResponseFrame(ApiVersions, v, 1, res)));
+    const decoded = await kjs(`requests/apiVersions/v${v}/response`).decode(body(encodeResponseFrame(ApiVersionsServer, v, 1, res)));
     assert.is(decoded.errorCode, 0);
     assert.equal(decoded.apiVersions, res.apiKeys);
     if (v >= 1) assert.is(decoded.clientSideThrottleTime ?? decoded.throttleTime, res.throttleTimeMs);
@@ -67,7 +67,7 @@ test("Metadata v0-v6 request frames are byte-identical to KafkaJS's, for named t
 test("Metadata v0-v6 responses we encode decode in KafkaJS to the same brokers, leaders and replicas", async () => {
   const res: MetadataResponse = sample("Metadata").responses[0];
   for (let v = 0; v <= 6; v++) {
-    const d = await kjs(`requests/metadata/v${v}/response`).decode(body(encodeResponseFrame(Metadata, v, 1, res)));
+    const d = await kjs(`requests/metadata/v${v}/response`).decode(body(encodeResponseFrame(MetadataServer, v, 1, res)));
     assert.equal(d.brokers, res.brokers.map((b) => v >= 1 ? { ...b } : { nodeId: b.nodeId, host: b.host, port: b.port }), `v${v} brokers`);
     if (v >= 1) assert.is(d.controllerId, res.controllerId);
     if (v >= 2) assert.is(d.clusterId, res.clusterId);
@@ -98,7 +98,7 @@ test("Produce v3-v7: KafkaJS's request frames decode with our decoder and re-enc
       const theirs = Buffer.from((await kjsFrame({ correlationId: 9, clientId: "kjs", request: req })).buffer);
       const { header, reader } = readRequestHeader(theirs.subarray(4), () => Produce as any);
       assert.equal(header, { apiKey: 0, apiVersion: v, correlationId: 9, clientId: "kjs" });
-      const decoded = Produce.decodeRequest(reader, v);
+      const decoded = ProduceServer.decodeRequest(reader, v);
       reader.expectEnd("produce request");
       assert.is(decoded.acks, -1);
       assert.is(decoded.timeoutMs, 30000);
@@ -113,7 +113,7 @@ test("Produce v3-v7: KafkaJS's request frames decode with our decoder and re-enc
 test("Produce v3-v7 responses we encode decode in KafkaJS to the same offsets and error codes", async () => {
   const res: ProduceResponse = sample("Produce").responses[0];
   for (let v = 3; v <= 7; v++) {
-    const d = await kjs(`requests/produce/v${v}/response`).decode(body(encodeResponseFrame(Produce, v, 1, res)));
+    const d = await kjs(`requests/produce/v${v}/response`).decode(body(encodeResponseFrame(ProduceServer, v, 1, res)));
     assert.is(d.clientSideThrottleTime ?? d.throttleTime, res.throttleTimeMs);
     assert.equal(d.topics.map((t: any) => [t.topicName, t.partitions.map((p: any) =>
       [p.partition, p.errorCode, p.baseOffset, p.logAppendTime, p.logStartOffset ?? "-1"])]),
@@ -142,7 +142,7 @@ test("InitProducerId v0-v1 requests are byte-identical to KafkaJS's and response
       assert.is(hex(ours), await kafkajsFrame(theirs), `v${v}`);
     }
     const res = { throttleTimeMs: 0, errorCode: 0, producerId: 8589934593, producerEpoch: 12 };
-    const d = await kjs(`requests/initProducerId/v${v}/response`).decode(body(encodeResponseFrame(InitProducerId, v, 1, res)));
+    const d = await kjs(`requests/initProducerId/v${v}/response`).decode(body(encodeResponseFrame(InitProducerIdServer, v, 1, res)));
     assert.equal([d.producerId, d.producerEpoch, d.errorCode], ["8589934593", 12, 0]);
   }
 });
@@ -155,7 +155,7 @@ test("ListOffsets v1-v3 request frames are byte-identical to KafkaJS's and respo
     });
     assert.is(hex(ours), await kafkajsFrame(kjs(`requests/listOffsets/v${v}/request`)({ replicaId: -1, isolationLevel: 1, topics })), `v${v}`);
     const res = sample("ListOffsets").responses[0];
-    const d = await kjs(`requests/listOffsets/v${v}/response`).decode(body(encodeResponseFrame(ListOffsets, v, 1, res)));
+    const d = await kjs(`requests/listOffsets/v${v}/response`).decode(body(encodeResponseFrame(ListOffsetsServer, v, 1, res)));
     assert.equal(d.responses.map((t: any) => [t.topic, t.partitions.map((p: any) => [p.partition, p.errorCode, p.timestamp, p.offset])]),
       res.topics.map((t: any) => [t.name, t.partitions.map((p: any) => [p.partitionIndex, p.errorCode, String(p.timestamp), String(p.offset)])]));
   }
@@ -187,7 +187,7 @@ test("Fetch v4-v11 responses we encode decode in KafkaJS to the same offsets, ab
     ] }],
   };
   for (let v = 4; v <= 11; v++) {
-    const d = await kjs(`requests/fetch/v${v}/response`).decode(body(encodeResponseFrame(Fetch, v, 1, res)));
+    const d = await kjs(`requests/fetch/v${v}/response`).decode(body(encodeResponseFrame(FetchServer, v, 1, res)));
     if (v >= 7) assert.is(d.sessionId, 9);
     const p = d.responses[0].partitions[0];
     assert.is(d.responses[0].topicName, "events");

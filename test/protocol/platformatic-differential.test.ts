@@ -6,13 +6,13 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Writer as OurWriter, Reader as OurReader } from "../../src/protocol/wire.ts";
 import { encodeResponseFrame, responseHeaderHasTags } from "../../src/protocol/frame.ts";
-import type { Api } from "../../src/protocol/api.ts";
-import { ApiVersions } from "../../src/protocol/api-versions.ts";
-import { Metadata, type MetadataResponse } from "../../src/protocol/metadata.ts";
-import { Produce, type ProduceResponse } from "../../src/protocol/produce.ts";
-import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
-import { ListOffsets } from "../../src/protocol/list-offsets.ts";
-import { Fetch, type FetchResponse } from "../../src/protocol/fetch.ts";
+import type { Api, ServerApi } from "../../src/protocol/api.ts";
+import { ApiVersions, ApiVersionsServer } from "../../src/protocol/api-versions.ts";
+import { Metadata, MetadataServer, type MetadataResponse } from "../../src/protocol/metadata.ts";
+import { Produce, ProduceServer, type ProduceResponse } from "../../src/protocol/produce.ts";
+import { InitProducerId, InitProducerIdServer } from "../../src/protocol/init-producer-id.ts";
+import { ListOffsets, ListOffsetsServer } from "../../src/protocol/list-offsets.ts";
+import { Fetch, FetchServer, type FetchResponse } from "../../src/protocol/fetch.ts";
 import { encodeTestBatch } from "../fake/batch.ts";
 
 const root = new URL("../../node_modules/@platformatic/kafka/dist/", import.meta.url).href;
@@ -30,7 +30,7 @@ function ourBody<Req>(api: Api<Req, any>, v: number, req: Req): string {
 }
 
 // The response body after the header, as platformatic's connection hands it to parseResponse.
-function theirParse(mod: any, api: Api<any, any>, v: number, res: unknown): any {
+function theirParse(mod: any, api: ServerApi<any, any>, v: number, res: unknown): any {
   const frame = encodeResponseFrame(api, v, 1, res);
   const body = Buffer.from(frame.subarray(8 + (responseHeaderHasTags(api, v) ? 1 : 0)));
   return mod.parseResponse(1, api.apiKey, v, Reader.from(body));
@@ -43,7 +43,7 @@ test("ApiVersions v0-v4: request bytes match, and responses (with feature tags f
     const res = { errorCode: 0, apiKeys: [{ apiKey: 0, minVersion: 3, maxVersion: 12 }], throttleTimeMs: 9,
       supportedFeatures: [{ name: "kraft.version", minVersion: 0, maxVersion: 1 }], finalizedFeaturesEpoch: 77,
       finalizedFeatures: [{ name: "kraft.version", maxVersionLevel: 1, minVersionLevel: 1 }], zkMigrationReady: true };
-    const d = theirParse(m, ApiVersions, v, res);
+    const d = theirParse(m, ApiVersionsServer, v, res);
     assert.equal(d.apiKeys.map((k: any) => [k.apiKey, k.minVersion, k.maxVersion]), [[0, 3, 12]]);
     if (v >= 1) assert.is(d.throttleTimeMs, 9);
     if (v < 3) continue;
@@ -67,7 +67,7 @@ test("Metadata v0-v12: request bytes match and responses parse to the same broke
     const theirs = v <= 10 ? m.createRequest(["events", "ü"], false, true, true) : m.createRequest(["events", "ü"], false, true);
     assert.is(ourBody(Metadata, v, { topics: ["events", "ü"], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: true, includeClusterAuthorizedOperations: true }),
       hex(theirs.buffer), `v${v} request`);
-    const d = theirParse(m, Metadata, v, res);
+    const d = theirParse(m, MetadataServer, v, res);
     assert.equal(d.brokers.map((b: any) => [b.nodeId, b.host, b.port, b.rack ?? null]),
       res.brokers.map((b) => [b.nodeId, b.host, b.port, v >= 1 ? b.rack : null]), `v${v}`);
     if (v >= 2) assert.is(d.clusterId, "c");
@@ -95,7 +95,7 @@ test("Produce v3-v11: platformatic's request frames decode with our decoder and 
     ];
     const theirs: Buffer = m.createRequest(-1, 3000, messages, { transactionalId: "tx", producerId: 5n, producerEpoch: 1 }).buffer;
     const r = new OurReader(theirs);
-    const decoded = Produce.decodeRequest(r, v);
+    const decoded = ProduceServer.decodeRequest(r, v);
     r.expectEnd("produce body");
     assert.equal([decoded.transactionalId, decoded.acks, decoded.timeoutMs], ["tx", -1, 3000]);
     assert.equal(decoded.topics.map((t) => [t.name, t.partitions.map((p) => p.index).sort()]), [["events", [0, 1]], ["ü", [0]]]);
@@ -112,7 +112,7 @@ test("Produce v3-v11 responses parse in platformatic to the same offsets, record
   };
   for (let v = 3; v <= 11; v++) {
     const m = await plt(`apis/producer/produce-v${v}.js`);
-    const d = theirParse(m, Produce, v, res);
+    const d = theirParse(m, ProduceServer, v, res);
     const p = d.responses[0].partitionResponses[0];
     assert.equal([d.responses[0].name, p.index, p.errorCode, p.baseOffset, p.logAppendTimeMs],
       ["events", 1, 0, 77n, 1700000000000n], `v${v}`);
@@ -130,7 +130,7 @@ test("InitProducerId v0-v5: request bytes match and responses parse to the same 
     const m = await plt(`apis/producer/init-producer-id-v${v}.js`);
     const theirs = v >= 3 ? m.createRequest(null, 60000, 4000n, 3) : m.createRequest(null, 60000);
     assert.is(ourBody(InitProducerId, v, { transactionalId: null, transactionTimeoutMs: 60000, producerId: 4000, producerEpoch: 3 }), hex(theirs.buffer), `v${v}`);
-    const d = theirParse(m, InitProducerId, v, { throttleTimeMs: 1, errorCode: 0, producerId: 8589934593, producerEpoch: 7 });
+    const d = theirParse(m, InitProducerIdServer, v, { throttleTimeMs: 1, errorCode: 0, producerId: 8589934593, producerEpoch: 7 });
     assert.equal([d.producerId, d.producerEpoch], [8589934593n, 7]);
   }
 });
@@ -141,7 +141,7 @@ test("ListOffsets v1-v8: request bytes match and responses parse to the same off
     const topics = [{ name: "events", partitions: [{ partitionIndex: 3, currentLeaderEpoch: 5, timestamp: -2 }] }];
     const theirs = m.createRequest(-1, 1, topics.map((t) => ({ ...t, partitions: t.partitions.map((p) => ({ ...p, timestamp: BigInt(p.timestamp) })) })));
     assert.is(ourBody(ListOffsets, v, { replicaId: -1, isolationLevel: 1, topics }), hex(theirs.buffer), `v${v}`);
-    const d = theirParse(m, ListOffsets, v, { throttleTimeMs: 0, topics: [{ name: "events", partitions: [{ partitionIndex: 3, errorCode: 0, timestamp: -1, offset: 99, leaderEpoch: 5 }] }] });
+    const d = theirParse(m, ListOffsetsServer, v, { throttleTimeMs: 0, topics: [{ name: "events", partitions: [{ partitionIndex: 3, errorCode: 0, timestamp: -1, offset: 99, leaderEpoch: 5 }] }] });
     const p = d.topics[0].partitions[0];
     assert.equal([p.partitionIndex, p.errorCode, p.offset], [3, 0, 99n], `v${v}`);
     if (v >= 4) assert.is(p.leaderEpoch, 5);
@@ -161,7 +161,7 @@ test("Fetch v12-v13: request bytes match (names in v12, topic ids in v13) and re
       { partitionIndex: 1, errorCode: 0, highWatermark: 12, lastStableOffset: 12, logStartOffset: 0, abortedTransactions: null, preferredReadReplica: -1,
         currentLeader: { leaderId: 3, leaderEpoch: 2 }, records },
     ] }] };
-    const d = theirParse(m, Fetch, v, res);
+    const d = theirParse(m, FetchServer, v, res);
     const t = d.responses[0];
     if (v >= 13) assert.is(t.topicId, uuidStr); else assert.is(t.topic ?? t.name ?? t.topicId, "events");
     const p = t.partitions[0];

@@ -1,20 +1,20 @@
 // Sample requests and responses for every API, rich enough to touch every field of every version.
-import type { Api } from "../../src/protocol/api.ts";
-import { ApiVersions } from "../../src/protocol/api-versions.ts";
-import { Metadata } from "../../src/protocol/metadata.ts";
-import { Produce } from "../../src/protocol/produce.ts";
-import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
-import { ListOffsets } from "../../src/protocol/list-offsets.ts";
-import { Fetch } from "../../src/protocol/fetch.ts";
-import { FindCoordinator } from "../../src/protocol/find-coordinator.ts";
-import { AddPartitionsToTxn } from "../../src/protocol/add-partitions-to-txn.ts";
-import { EndTxn } from "../../src/protocol/end-txn.ts";
+import type { ServerApi } from "../../src/protocol/api.ts";
+import { ApiVersionsServer } from "../../src/protocol/api-versions.ts";
+import { MetadataServer } from "../../src/protocol/metadata.ts";
+import { ProduceServer } from "../../src/protocol/produce.ts";
+import { InitProducerIdServer } from "../../src/protocol/init-producer-id.ts";
+import { ListOffsetsServer } from "../../src/protocol/list-offsets.ts";
+import { FetchServer } from "../../src/protocol/fetch.ts";
+import { FindCoordinatorServer } from "../../src/protocol/find-coordinator.ts";
+import { AddPartitionsToTxnServer } from "../../src/protocol/add-partitions-to-txn.ts";
+import { EndTxnServer } from "../../src/protocol/end-txn.ts";
 
 const uuid = Uint8Array.from({ length: 16 }, (_, i) => i * 17 + 1);
 const records = Uint8Array.from({ length: 70 }, (_, i) => (i * 31) & 0xff);
 
 export interface Sample<Req, Res> {
-  api: Api<Req, Res>;
+  api: ServerApi<Req, Res>;
   requests: Req[];
   responses: Res[];
   /** What the newest version cannot carry, removed from a sample (e.g. Fetch v13 names topics by id only). */
@@ -23,7 +23,7 @@ export interface Sample<Req, Res> {
 
 export const samples: Sample<any, any>[] = [
   {
-    api: ApiVersions,
+    api: ApiVersionsServer,
     requests: [{ clientSoftwareName: "kafkasm", clientSoftwareVersion: "0.1.0" }],
     responses: [
       { errorCode: 0, apiKeys: [{ apiKey: 0, minVersion: 3, maxVersion: 12 }, { apiKey: 18, minVersion: 0, maxVersion: 4 }],
@@ -34,7 +34,7 @@ export const samples: Sample<any, any>[] = [
     ],
   },
   {
-    api: Metadata,
+    api: MetadataServer,
     requests: [
       { topics: ["events", "ünïcode-topic"], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: true, includeClusterAuthorizedOperations: true },
       { topics: null, allowAutoTopicCreation: true },
@@ -55,7 +55,7 @@ export const samples: Sample<any, any>[] = [
     }],
   },
   {
-    api: Produce,
+    api: ProduceServer,
     requests: [
       { transactionalId: null, acks: -1, timeoutMs: 30000, topics: [
         { name: "events", partitions: [{ index: 0, records }, { index: 3, records: records.subarray(0, 10) }] },
@@ -75,7 +75,7 @@ export const samples: Sample<any, any>[] = [
     }],
   },
   {
-    api: InitProducerId,
+    api: InitProducerIdServer,
     requests: [
       { transactionalId: null, transactionTimeoutMs: 60000, producerId: 4000, producerEpoch: 3 },
       { transactionalId: "tx", transactionTimeoutMs: -1 },
@@ -84,7 +84,7 @@ export const samples: Sample<any, any>[] = [
   },
 
   {
-    api: ListOffsets,
+    api: ListOffsetsServer,
     requests: [
       { replicaId: -1, isolationLevel: 1, topics: [{ name: "events", partitions: [{ partitionIndex: 0, currentLeaderEpoch: 4, timestamp: -1 }, { partitionIndex: 1, currentLeaderEpoch: -1, timestamp: 1700000000000 }] }] },
       { topics: [] },
@@ -95,7 +95,7 @@ export const samples: Sample<any, any>[] = [
     ] }] }],
   },
   {
-    api: Fetch,
+    api: FetchServer,
     atNewest: (res: any) => ({ ...res, responses: res.responses.map((t: any) => ({ ...t, topic: "" })) }),
     requests: [
       { clusterId: "cluster-x", replicaId: -1, maxWaitMs: 500, minBytes: 1, maxBytes: 52428800, isolationLevel: 1, sessionId: 7, sessionEpoch: 2,
@@ -118,18 +118,18 @@ export const samples: Sample<any, any>[] = [
   },
 
   {
-    api: FindCoordinator,
+    api: FindCoordinatorServer,
     requests: [{ keyType: 1, keys: ["txn-ü"] }],
     responses: [{ throttleTimeMs: 3, coordinators: [{ key: "", nodeId: 2, host: "127.0.0.1", port: 9093, errorCode: 0, errorMessage: null }] }],
     atNewest: (res: any) => res,
   },
   {
-    api: AddPartitionsToTxn,
+    api: AddPartitionsToTxnServer,
     requests: [{ transactionalId: "txn", producerId: 4000, producerEpoch: 2, topics: [{ name: "events", partitions: [0, 3] }, { name: "ü", partitions: [] }] }],
     responses: [{ throttleTimeMs: 0, results: [{ name: "events", results: [{ partitionIndex: 0, errorCode: 0 }, { partitionIndex: 3, errorCode: 51 }] }] }],
   },
   {
-    api: EndTxn,
+    api: EndTxnServer,
     requests: [{ transactionalId: "txn", producerId: 8589934593, producerEpoch: 2, committed: true }, { transactionalId: "t", producerId: 1, producerEpoch: 0, committed: false }],
     responses: [{ throttleTimeMs: 5, errorCode: 0, producerId: 8589934593, producerEpoch: 3 }],
   },

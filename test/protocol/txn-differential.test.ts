@@ -3,12 +3,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createRequire } from "node:module";
-import type { Api } from "../../src/protocol/api.ts";
+import type { Api, ServerApi } from "../../src/protocol/api.ts";
 import { encodeRequestFrame, encodeResponseFrame, responseHeaderHasTags } from "../../src/protocol/frame.ts";
 import { Writer } from "../../src/protocol/wire.ts";
-import { FindCoordinator } from "../../src/protocol/find-coordinator.ts";
-import { AddPartitionsToTxn } from "../../src/protocol/add-partitions-to-txn.ts";
-import { EndTxn } from "../../src/protocol/end-txn.ts";
+import { FindCoordinator, FindCoordinatorServer } from "../../src/protocol/find-coordinator.ts";
+import { AddPartitionsToTxn, AddPartitionsToTxnServer } from "../../src/protocol/add-partitions-to-txn.ts";
+import { EndTxn, EndTxnServer } from "../../src/protocol/end-txn.ts";
 
 const require = createRequire(import.meta.url);
 const kjs = (p: string) => require(`kafkajs/src/protocol/${p}`);
@@ -25,7 +25,7 @@ function body<Req>(api: Api<Req, any>, v: number, req: Req): string {
   api.encodeRequest(w, v, req);
   return hex(w.finish());
 }
-function theirParse(mod: any, api: Api<any, any>, v: number, res: unknown): any {
+function theirParse(mod: any, api: ServerApi<any, any>, v: number, res: unknown): any {
   const frame = encodeResponseFrame(api, v, 1, res);
   return mod.parseResponse(1, api.apiKey, v, Reader.from(Buffer.from(frame.subarray(8 + (responseHeaderHasTags(api, v) ? 1 : 0)))));
 }
@@ -36,13 +36,13 @@ test("FindCoordinator: requests match KafkaJS (v0-v2) and platformatic (v0-v6); 
   for (let v = 0; v <= 2; v++) {
     const theirs = kjs(`requests/findCoordinator/v${v}/request`)({ groupId: "txn-1", coordinatorKey: "txn-1", coordinatorType: 1 });
     assert.is(hex(encodeRequestFrame(FindCoordinator, v, 5, "c", { keyType: 1, keys: ["txn-1"] })), await kjsFrame(theirs), `kafkajs v${v}`);
-    const d = await kjs(`requests/findCoordinator/v${v}/response`).decode(Buffer.from(encodeResponseFrame(FindCoordinator, v, 1, { throttleTimeMs: 0, coordinators: [coordinator] }).subarray(8)));
+    const d = await kjs(`requests/findCoordinator/v${v}/response`).decode(Buffer.from(encodeResponseFrame(FindCoordinatorServer, v, 1, { throttleTimeMs: 0, coordinators: [coordinator] }).subarray(8)));
     assert.equal(d.coordinator, { nodeId: 2, host: "127.0.0.1", port: 9093 });
   }
   for (let v = 0; v <= 6; v++) {
     const m = await plt(`apis/metadata/find-coordinator-v${v}.js`);
     assert.is(body(FindCoordinator, v, { keyType: 1, keys: ["txn-1"] }), hex(m.createRequest(1, ["txn-1"]).buffer), `platformatic v${v}`);
-    const d = theirParse(m, FindCoordinator, v, { throttleTimeMs: 0, coordinators: [coordinator] });
+    const d = theirParse(m, FindCoordinatorServer, v, { throttleTimeMs: 0, coordinators: [coordinator] });
     const c = d.coordinators ? d.coordinators[0] : d;
     assert.equal([c.nodeId, c.host, c.port, c.errorCode ?? 0], [2, "127.0.0.1", 9093, 0], `platformatic v${v}`);
     if (v >= 4) assert.is(c.key, "txn-1");
@@ -56,14 +56,14 @@ test("AddPartitionsToTxn: requests match KafkaJS (v0-v1) and platformatic (v0-v3
   for (let v = 0; v <= 1; v++) {
     const theirs = kjs(`requests/addPartitionsToTxn/v${v}/request`)({ ...req, producerId: "8589934593", topics: [{ topic: "events", partitions: [0, 2] }] });
     assert.is(hex(encodeRequestFrame(AddPartitionsToTxn, v, 5, "c", req)), await kjsFrame(theirs), `kafkajs v${v}`);
-    const d = await kjs(`requests/addPartitionsToTxn/v${v}/response`).decode(Buffer.from(encodeResponseFrame(AddPartitionsToTxn, v, 1, res).subarray(8)));
+    const d = await kjs(`requests/addPartitionsToTxn/v${v}/response`).decode(Buffer.from(encodeResponseFrame(AddPartitionsToTxnServer, v, 1, res).subarray(8)));
     assert.equal(d.errors, [{ topic: "events", partitionErrors: [{ partition: 0, errorCode: 0 }, { partition: 2, errorCode: 0 }] }]);
   }
   for (let v = 0; v <= 3; v++) {
     const m = await plt(`apis/producer/add-partitions-to-txn-v${v}.js`);
     const theirs = m.createRequest([{ ...req, producerId: 8589934593n }]);
     assert.is(body(AddPartitionsToTxn, v, req), hex(theirs.buffer), `platformatic v${v}`);
-    const d = theirParse(m, AddPartitionsToTxn, v, res);
+    const d = theirParse(m, AddPartitionsToTxnServer, v, res);
     assert.equal(d.resultsByTransaction[0].topicResults.map((t: any) => [t.name, t.resultsByPartition.map((p: any) => [p.partitionIndex, p.partitionErrorCode])]),
       [["events", [[0, 0], [2, 0]]]], `platformatic v${v}`);
   }
@@ -74,13 +74,13 @@ test("EndTxn: requests match KafkaJS (v0-v1) and platformatic (v0-v4); responses
   for (let v = 0; v <= 1; v++) {
     const theirs = kjs(`requests/endTxn/v${v}/request`)({ ...req, transactionResult: true });
     assert.is(hex(encodeRequestFrame(EndTxn, v, 5, "c", req)), await kjsFrame(theirs), `kafkajs v${v}`);
-    const d = await kjs(`requests/endTxn/v${v}/response`).decode(Buffer.from(encodeResponseFrame(EndTxn, v, 1, { throttleTimeMs: 0, errorCode: 0, producerId: -1, producerEpoch: -1 }).subarray(8)));
+    const d = await kjs(`requests/endTxn/v${v}/response`).decode(Buffer.from(encodeResponseFrame(EndTxnServer, v, 1, { throttleTimeMs: 0, errorCode: 0, producerId: -1, producerEpoch: -1 }).subarray(8)));
     assert.is(d.errorCode, 0);
   }
   for (let v = 0; v <= 4; v++) {
     const m = await plt(`apis/producer/end-txn-v${v}.js`);
     assert.is(body(EndTxn, v, req), hex(m.createRequest("txn-1", 4000n, 3, true).buffer), `platformatic v${v}`);
-    const d = theirParse(m, EndTxn, v, { throttleTimeMs: 7, errorCode: 0, producerId: -1, producerEpoch: -1 });
+    const d = theirParse(m, EndTxnServer, v, { throttleTimeMs: 7, errorCode: 0, producerId: -1, producerEpoch: -1 });
     assert.equal([d.throttleTimeMs, d.errorCode], [7, 0]);
   }
 });

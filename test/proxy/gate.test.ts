@@ -8,7 +8,7 @@ import { PRODUCER_API_KEYS, RequestGate, topicMatcher, type GateRefusal } from "
 import { startProxy } from "../../src/proxy/proxy.ts";
 import { decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, readRequestHeader } from "../../src/protocol/frame.ts";
 import { Produce } from "../../src/protocol/produce.ts";
-import { Metadata } from "../../src/protocol/metadata.ts";
+import { Metadata, MetadataServer } from "../../src/protocol/metadata.ts";
 import { ApiVersions } from "../../src/protocol/api-versions.ts";
 import { websocketTransport } from "../../src/transport/websocket.ts";
 import { Producer } from "../../src/index.ts";
@@ -65,7 +65,7 @@ test("with a topic allow-list: Produce naming another topic is refused; so is Me
 });
 
 /** A broker's Metadata answer listing `topics` (one partition each, leader 1). */
-const metadataAnswer = (version: number, correlationId: number, topics: string[]) => encodeResponseFrame(Metadata, version, correlationId, {
+const metadataAnswer = (version: number, correlationId: number, topics: string[]) => encodeResponseFrame(MetadataServer, version, correlationId, {
   throttleTimeMs: 0, brokers: [{ nodeId: 1, host: "127.0.0.1", port: 9092, rack: null }], clusterId: "c", controllerId: 1,
   clusterAuthorizedOperations: -2147483648,
   topics: topics.map((name) => ({ errorCode: 0, name, topicId: new Uint8Array(16), isInternal: false, topicAuthorizedOperations: -2147483648,
@@ -79,7 +79,7 @@ for (const version of [1, 4, 9, 12]) {
     const up = run(gate, [metadata(["events", "payroll"], version)]);
     assert.is(up.refusal, undefined);
     const { header, reader } = readRequestHeader(up.out.subarray(4), () => Metadata as never);
-    assert.equal(Metadata.decodeRequest(reader, header.apiVersion).topics, ["events"], "the broker is asked for the allowed topic only");
+    assert.equal(MetadataServer.decodeRequest(reader, header.apiVersion).topics, ["events"], "the broker is asked for the allowed topic only");
     assert.match(denied[0], /payroll/);
     // The broker answers; the answer may arrive split anywhere, after an unrelated response.
     const other = new Uint8Array([0, 0, 0, 6, 0, 0, 0, 99, 1, 2]);

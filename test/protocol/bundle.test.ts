@@ -1,0 +1,40 @@
+// The browser bundle (scripts/bundles.mjs) carries only the client's half of the protocol: the broker's
+// half (decodeRequest/encodeResponse, in the `<Name>Server` exports) and the transaction APIs stay out
+// of what a page loads before it produces. Guards the size budget's two biggest savings (bench/size.ts).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import * as esbuild from "esbuild";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "../..");
+const { bundles } = await import(join(root, "scripts/bundles.mjs")) as { bundles: (esbuild.BuildOptions & { entryPoints: string[] })[] };
+const spec = bundles.find((b) => b.entryPoints[0] === "src/browser.ts")!;
+const result = await esbuild.build({ bundle: true, format: "esm", logLevel: "silent", absWorkingDir: root, ...spec,
+  outdir: "/tmp/kafkasm-bundle-test", write: false, metafile: true });
+const outputs = result.metafile.outputs;
+const entry = Object.keys(outputs).find((k) => outputs[k].entryPoint === "src/browser.ts")!;
+/** The entry and the chunks it imports statically: what a page loads before it can produce. */
+const loaded = new Set<string>();
+(function closure(p: string) {
+  if (loaded.has(p)) return;
+  loaded.add(p);
+  for (const imp of outputs[p].imports) if (imp.kind === "import-statement") closure(imp.path);
+})(entry);
+const text = (p: string) => result.outputFiles.find((f) => f.path === join(root, p))!.text;
+
+test("the browser bundle's statically loaded files have no request decoder or response encoder", () => {
+  for (const p of loaded) {
+    assert.not.match(text(p), /decodeRequest|encodeResponse/, p);
+  }
+  // The client's half is there (the test would pass on an empty bundle otherwise).
+  assert.ok([...loaded].some((p) => /encodeRequest/.test(text(p)) && /decodeResponse/.test(text(p))));
+});
+
+test("transactions (transactions.ts, FindCoordinator, AddPartitionsToTxn, EndTxn) are a chunk loaded on demand", () => {
+  const txnFiles = ["src/producer/transactions.ts", "src/protocol/find-coordinator.ts", "src/protocol/add-partitions-to-txn.ts", "src/protocol/end-txn.ts"];
+  for (const p of loaded) for (const f of txnFiles) assert.not.ok(f in outputs[p].inputs, `${f} is in ${p}`);
+  const all = Object.values(outputs).flatMap((o) => Object.keys(o.inputs));
+  for (const f of txnFiles) assert.ok(all.includes(f), `${f} is in some chunk`);
+});
+
+test.run();
