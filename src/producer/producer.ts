@@ -7,13 +7,14 @@
  */
 import { type Codec, getCodec } from "../../bindings/codec.ts";
 import type { CompressionCodec } from "../compression/codec.ts";
+import { InitProducerId } from "../protocol/init-producer-id.ts";
 import { ClientError, KafkaError, KafkasmError } from "../errors.ts";
 import type { Transport } from "../transport/transport.ts";
 import { CALLBACK, failSlot, type TopicState } from "./accumulator.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type ProducerOptions, type ProducerRecord, type RecordMetadata, type ResolvedConfig, resolveConfig } from "./config.ts";
 import { ProducerIdState } from "./idempotence.ts";
-import { Brokers, MetadataCache } from "./metadata.ts";
+import { Brokers, MetadataCache, versionFor } from "./metadata.ts";
 import { customPartition, keyPartition, roundRobinPartition, stickyPartition } from "./partitioner.ts";
 import { Sender } from "./sender.ts";
 import type { TransactionManager } from "./transactions.ts";
@@ -286,7 +287,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     if (this.#txn === null && transactionalId !== null) {
       const { TransactionManager } = await import("./transactions.ts");
       if (this.#txn === null) {
-        this.#txn = new TransactionManager(transactionalId, this.#config.transactionTimeoutMs, this.#config, this.#brokers, this.#clock, this.#pid!, () => this.#sender.wake());
+        this.#txn = new TransactionManager(transactionalId, this.#config.transactionTimeoutMs, this.#config, this.#brokers, this.#clock, this.#pid!, () => this.#sender.wake(),
+          { InitProducerId, versionFor });
         this.#sender.setTransactions(this.#txn);
       }
     }

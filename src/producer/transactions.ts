@@ -13,12 +13,22 @@ import { AddPartitionsToTxn } from "../protocol/add-partitions-to-txn.ts";
 import type { Api } from "../protocol/api.ts";
 import { EndTxn } from "../protocol/end-txn.ts";
 import { COORDINATOR_TRANSACTION, FindCoordinator } from "../protocol/find-coordinator.ts";
-import { InitProducerId } from "../protocol/init-producer-id.ts";
+import type { InitProducerId } from "../protocol/init-producer-id.ts";
 import type { PartitionState } from "./accumulator.ts";
 import type { Clock } from "./clock.ts";
 import type { ResolvedConfig } from "./config.ts";
 import type { ProducerIdState } from "./idempotence.ts";
-import { type Brokers, versionFor } from "./metadata.ts";
+import type { Brokers, versionFor } from "./metadata.ts";
+
+/**
+ * What the manager uses from modules the producer has loaded already. Passed in, not imported: this
+ * file is a chunk loaded on demand, and a module it shared with the entry would be split into a
+ * third file the browser loads up front (bench/size.ts; test/protocol/bundle.test.ts checks it).
+ */
+export interface TransactionDeps {
+  InitProducerId: typeof InitProducerId;
+  versionFor: typeof versionFor;
+}
 
 export type TransactionState = "uninitialized" | "initializing" | "ready" | "inTransaction" | "committing" | "aborting" | "fatal";
 
@@ -49,9 +59,10 @@ export class TransactionManager {
   #clock: Clock;
   #pid: ProducerIdState;
   #onAdded: () => void;
+  #deps: TransactionDeps;
 
   constructor(transactionalId: string, transactionTimeoutMs: number, config: ResolvedConfig, brokers: Brokers, clock: Clock,
-    pid: ProducerIdState, onAdded: () => void) {
+    pid: ProducerIdState, onAdded: () => void, deps: TransactionDeps) {
     this.transactionalId = transactionalId;
     this.#timeoutMs = transactionTimeoutMs;
     this.#config = config;
@@ -59,6 +70,7 @@ export class TransactionManager {
     this.#clock = clock;
     this.#pid = pid;
     this.#onAdded = onAdded;
+    this.#deps = deps;
   }
 
   /** Throws unless the producer is in state `want` (or, for sends, has a transaction open). */
@@ -71,7 +83,7 @@ export class TransactionManager {
 
   /** FindCoordinator + InitProducerId with the transactional id; retries until maxBlockMs. */
   async init(): Promise<void> {
-    const res = await this.#coordinatorRequest(InitProducerId, (version) => {
+    const res = await this.#coordinatorRequest(this.#deps.InitProducerId, (version) => {
       const bump = this.#pid.producerId >= 0 && version >= 3;
       return { transactionalId: this.transactionalId, transactionTimeoutMs: this.#timeoutMs,
         producerId: bump ? this.#pid.producerId : -1, producerEpoch: bump ? this.#pid.producerEpoch : -1 };
@@ -162,7 +174,8 @@ export class TransactionManager {
       try {
         if (this.#coordinator < 0) await this.#findCoordinator();
         const conn = await this.#brokers.connect(this.#coordinator);
-        const res = await conn.request(api, versionFor(conn, api), make(versionFor(conn, api)));
+        const version = this.#deps.versionFor(conn, api);
+        const res = await conn.request(api, version, make(version));
         const code = errorOf(res);
         if (code === 0) return res;
         const err = kafkaErrorFor(code, `${what} for transactional id ${JSON.stringify(this.transactionalId)}`);
@@ -187,7 +200,7 @@ export class TransactionManager {
 
   async #findCoordinator(): Promise<void> {
     const conn = await this.#brokers.any();
-    const version = versionFor(conn, FindCoordinator);
+    const version = this.#deps.versionFor(conn, FindCoordinator);
     const res = await conn.request(FindCoordinator, version, { keyType: COORDINATOR_TRANSACTION, keys: [this.transactionalId] });
     const c = res.coordinators[0];
     if (!c) throw new ClientError("PROTOCOL_ERROR", "FindCoordinator answered without a coordinator");

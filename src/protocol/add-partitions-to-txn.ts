@@ -11,7 +11,7 @@
  * v4+ (KIP-890) batch several transactions and are for broker-to-broker verification only; clients use
  * v0-v3, so kafkasm stops there.
  */
-import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
+import type { Api, ServerApi } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface AddPartitionsToTxnRequest {
@@ -28,7 +28,7 @@ export interface AddPartitionsToTxnResponse {
 
 export const AddPartitionsToTxn: Api<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = {
   name: "AddPartitionsToTxn",
-  apiKey: ApiKey.AddPartitionsToTxn,
+  apiKey: 24, // ApiKey.AddPartitionsToTxn: a literal, so this file imports nothing at run time (see transactions.ts)
   minVersion: 0,
   maxVersion: 3,
   firstFlexibleVersion: 3,
@@ -60,8 +60,9 @@ export const AddPartitionsToTxn: Api<AddPartitionsToTxnRequest, AddPartitionsToT
   },
 };
 
-/** The broker's half of AddPartitionsToTxn (fake broker, proxy gate, tests): apart, so client bundles drop it. */
-export const AddPartitionsToTxnServer: ServerApi<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = /* @__PURE__ */ withServer(AddPartitionsToTxn, {
+/** AddPartitionsToTxn with the broker's half (fake broker, proxy gate, tests); a pure IIFE, so client bundles drop it. */
+export const AddPartitionsToTxnServer: ServerApi<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = /* @__PURE__ */ (() => ({
+  ...AddPartitionsToTxn,
   decodeRequest(r: Reader, v: number): AddPartitionsToTxnRequest {
     const flex = v >= 3;
     const req = {
@@ -84,4 +85,4 @@ export const AddPartitionsToTxnServer: ServerApi<AddPartitionsToTxnRequest, AddP
     });
     w.tags(flex);
   },
-});
+}))();

@@ -15,8 +15,8 @@
  * retries at `min(ours, theirs)` from `apiKeys`, or at v0 when `apiKeys` is empty (the body was not
  * a valid v0 body, as from librdkafka's mock cluster).
  */
-import { type Api, ApiKey, type ServerApi, type VersionRange, withServer } from "./api.ts";
-import type { Reader, UnknownTaggedField, Writer } from "./wire.ts";
+import { type Api, ApiKey, type ServerApi, type VersionRange } from "./api.ts";
+import { type Reader, type UnknownTaggedField, type Writer, writeTaggedFields } from "./wire.ts";
 
 export interface ApiVersionsRequest {
   /** v3+: e.g. "kafkasm" (Kafka requires [a-zA-Z0-9.-]). */
@@ -124,8 +124,9 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
   },
 };
 
-/** The broker's half of ApiVersions (fake broker, proxy gate, tests): apart, so client bundles drop it. */
-export const ApiVersionsServer: ServerApi<ApiVersionsRequest, ApiVersionsResponse> = /* @__PURE__ */ withServer(ApiVersions, {
+/** ApiVersions with the broker's half (fake broker, proxy gate, tests); a pure IIFE, so client bundles drop it. */
+export const ApiVersionsServer: ServerApi<ApiVersionsRequest, ApiVersionsResponse> = /* @__PURE__ */ (() => ({
+  ...ApiVersions,
   decodeRequest(r: Reader, version: number): ApiVersionsRequest {
     if (version < 3) return {};
     const req = { clientSoftwareName: r.compactString("client_software_name"), clientSoftwareVersion: r.compactString("client_software_version") };
@@ -142,7 +143,7 @@ export const ApiVersionsServer: ServerApi<ApiVersionsRequest, ApiVersionsRespons
     if (version >= 3 && !flexible) return; // v0 fallback body
     if (version >= 1) w.int32(res.throttleTimeMs);
     if (flexible) {
-      w.taggedFields([
+      writeTaggedFields(w, [
         res.supportedFeatures.length > 0 ? [0, (t) => t.array(true, res.supportedFeatures, (t, f) => {
           t.compactString(f.name).int16(f.minVersion).int16(f.maxVersion).uvarint(0);
         })] : undefined,
@@ -154,7 +155,7 @@ export const ApiVersionsServer: ServerApi<ApiVersionsRequest, ApiVersionsRespons
       ], res.unknownTaggedFields);
     }
   },
-});
+}))();
 
 /** The response's api_keys as a map from api key to range, for negotiateVersion. */
 export function apiVersionsMap(res: ApiVersionsResponse): Map<number, VersionRange> {

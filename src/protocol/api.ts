@@ -3,7 +3,8 @@
  * both directions: the client's half (`Api`: encodeRequest/decodeResponse) and, in a separate
  * `<Name>Server` export (`ServerApi`: also decodeRequest/encodeResponse), the broker's half used by
  * the in-process fake broker, the proxy's gate and the tests. Object methods cannot be tree-shaken,
- * so keeping the broker's half out of the client's object keeps it out of the client's bundles.
+ * so the broker's half is a separate object, built by an IIFE marked `@__PURE__` so that bundles
+ * which never use it drop it.
  */
 import type { Reader, Writer } from "./wire.ts";
 
@@ -33,11 +34,6 @@ export interface ServerHalf<Req, Res> {
 
 /** An API with both halves (the fake broker, the proxy's gate, tests). */
 export interface ServerApi<Req, Res> extends Api<Req, Res>, ServerHalf<Req, Res> {}
-
-/** `api` plus its broker's half. Call sites mark it `@__PURE__` so bundles that never use the result drop it. */
-export function withServer<Req, Res>(api: Api<Req, Res>, server: ServerHalf<Req, Res>): ServerApi<Req, Res> {
-  return { ...api, ...server };
-}
 
 /** Kafka API keys used here. */
 export const ApiKey = {

@@ -10,7 +10,7 @@
  * | v4 | same as v3 (TRANSACTION_ABORTABLE possible) |
  * | v5 | response + producer_id, producer_epoch: the epoch bumped by the coordinator (KIP-890) |
  */
-import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
+import type { Api, ServerApi } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface EndTxnRequest {
@@ -32,7 +32,7 @@ export interface EndTxnResponse {
 
 export const EndTxn: Api<EndTxnRequest, EndTxnResponse> = {
   name: "EndTxn",
-  apiKey: ApiKey.EndTxn,
+  apiKey: 26, // ApiKey.EndTxn: a literal, so this file imports nothing at run time (see transactions.ts)
   minVersion: 0,
   maxVersion: 5,
   firstFlexibleVersion: 3,
@@ -53,8 +53,9 @@ export const EndTxn: Api<EndTxnRequest, EndTxnResponse> = {
   },
 };
 
-/** The broker's half of EndTxn (fake broker, proxy gate, tests): apart, so client bundles drop it. */
-export const EndTxnServer: ServerApi<EndTxnRequest, EndTxnResponse> = /* @__PURE__ */ withServer(EndTxn, {
+/** EndTxn with the broker's half (fake broker, proxy gate, tests); a pure IIFE, so client bundles drop it. */
+export const EndTxnServer: ServerApi<EndTxnRequest, EndTxnResponse> = /* @__PURE__ */ (() => ({
+  ...EndTxn,
   decodeRequest(r: Reader, v: number): EndTxnRequest {
     const flex = v >= 3;
     const req = { transactionalId: r.str(flex, "transactional_id"), producerId: r.int64("producer_id"), producerEpoch: r.int16("producer_epoch"), committed: r.bool("committed") };
@@ -67,4 +68,4 @@ export const EndTxnServer: ServerApi<EndTxnRequest, EndTxnResponse> = /* @__PURE
     if (v >= 5) w.int64(res.producerId).int16(res.producerEpoch);
     w.tags(v >= 3);
   },
-});
+}))();

@@ -16,8 +16,8 @@
  * | v12 | flexible; + last_fetched_epoch; tagged: request cluster_id (0); partition diverging_epoch (0), current_leader (1), snapshot_id (2) |
  * | v13 | topics by topic_id (UUID) instead of name, in topics, forgotten_topics_data and responses |
  */
-import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
-import { type Reader, type Uuid, type Writer, ZERO_UUID } from "./wire.ts";
+import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Reader, type Uuid, type Writer, ZERO_UUID, writeTaggedFields } from "./wire.ts";
 
 export interface FetchPartition {
   partition: number;
@@ -135,7 +135,7 @@ export const Fetch: Api<FetchRequest, FetchResponse> = {
     if (v >= 11) w.str(flex, req.rackId ?? "");
     if (flex) {
       const clusterId = req.clusterId;
-      w.taggedFields([clusterId !== undefined && clusterId !== null ? [0, (t) => t.compactString(clusterId)] : undefined]);
+      writeTaggedFields(w, [clusterId !== undefined && clusterId !== null ? [0, (t) => t.compactString(clusterId)] : undefined]);
     }
   },
 
@@ -187,8 +187,9 @@ export const Fetch: Api<FetchRequest, FetchResponse> = {
   },
 };
 
-/** The broker's half of Fetch (fake broker, proxy gate, tests): apart, so client bundles drop it. */
-export const FetchServer: ServerApi<FetchRequest, FetchResponse> = /* @__PURE__ */ withServer(Fetch, {
+/** Fetch with the broker's half (fake broker, proxy gate, tests); a pure IIFE, so client bundles drop it. */
+export const FetchServer: ServerApi<FetchRequest, FetchResponse> = /* @__PURE__ */ (() => ({
+  ...Fetch,
   decodeRequest(r: Reader, v: number): FetchRequest {
     const flex = v >= 12;
     const readTopicRef = (r: Reader) => (v >= 13 ? { topic: "", topicId: r.uuid("topic_id") } : { topic: r.str(flex, "topic") });
@@ -249,7 +250,7 @@ export const FetchServer: ServerApi<FetchRequest, FetchResponse> = /* @__PURE__ 
         w.byteArray(flex, p.records);
         if (flex) {
           const d = p.divergingEpoch, c = p.currentLeader, s = p.snapshotId;
-          w.taggedFields([
+          writeTaggedFields(w, [
             d ? [0, (t) => t.int32(d.epoch).int64(d.endOffset).uvarint(0)] : undefined,
             c ? [1, (t) => t.int32(c.leaderId).int32(c.leaderEpoch).uvarint(0)] : undefined,
             s ? [2, (t) => t.int64(s.endOffset).int32(s.epoch).uvarint(0)] : undefined,
@@ -260,4 +261,4 @@ export const FetchServer: ServerApi<FetchRequest, FetchResponse> = /* @__PURE__ 
     });
     w.tags(flex);
   },
-});
+}))();

@@ -15,7 +15,7 @@
  * (v0-v3: one entry, whose `key` is "" because those versions do not echo it).
  */
 import { ClientError } from "../errors.ts";
-import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
+import type { Api, ServerApi } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export const COORDINATOR_GROUP = 0;
@@ -43,7 +43,7 @@ export interface FindCoordinatorResponse {
 
 export const FindCoordinator: Api<FindCoordinatorRequest, FindCoordinatorResponse> = {
   name: "FindCoordinator",
-  apiKey: ApiKey.FindCoordinator,
+  apiKey: 10, // ApiKey.FindCoordinator: a literal, so this file imports nothing at run time (see transactions.ts)
   minVersion: 0,
   maxVersion: 6,
   firstFlexibleVersion: 3,
@@ -81,8 +81,9 @@ export const FindCoordinator: Api<FindCoordinatorRequest, FindCoordinatorRespons
   },
 };
 
-/** The broker's half of FindCoordinator (fake broker, proxy gate, tests): apart, so client bundles drop it. */
-export const FindCoordinatorServer: ServerApi<FindCoordinatorRequest, FindCoordinatorResponse> = /* @__PURE__ */ withServer(FindCoordinator, {
+/** FindCoordinator with the broker's half (fake broker, proxy gate, tests); a pure IIFE, so client bundles drop it. */
+export const FindCoordinatorServer: ServerApi<FindCoordinatorRequest, FindCoordinatorResponse> = /* @__PURE__ */ (() => ({
+  ...FindCoordinator,
   decodeRequest(r: Reader, v: number): FindCoordinatorRequest {
     const flex = v >= 3;
     let req: FindCoordinatorRequest;
@@ -112,4 +113,4 @@ export const FindCoordinatorServer: ServerApi<FindCoordinatorRequest, FindCoordi
     }
     w.tags(flex);
   },
-});
+}))();

@@ -10,7 +10,7 @@
  * | v4 | PRODUCER_FENCED possible |
  * | v5 | same as v4 (KIP-890) |
  */
-import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
+import { type Api, ApiKey, type ServerApi } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface InitProducerIdRequest {
@@ -56,8 +56,9 @@ export const InitProducerId: Api<InitProducerIdRequest, InitProducerIdResponse> 
   },
 };
 
-/** The broker's half of InitProducerId (fake broker, proxy gate, tests): apart, so client bundles drop it. */
-export const InitProducerIdServer: ServerApi<InitProducerIdRequest, InitProducerIdResponse> = /* @__PURE__ */ withServer(InitProducerId, {
+/** InitProducerId with the broker's half (fake broker, proxy gate, tests); a pure IIFE, so client bundles drop it. */
+export const InitProducerIdServer: ServerApi<InitProducerIdRequest, InitProducerIdResponse> = /* @__PURE__ */ (() => ({
+  ...InitProducerId,
   decodeRequest(r: Reader, v: number): InitProducerIdRequest {
     const flex = v >= 2;
     const req: InitProducerIdRequest = {
@@ -75,4 +76,4 @@ export const InitProducerIdServer: ServerApi<InitProducerIdRequest, InitProducer
   encodeResponse(w: Writer, v: number, res: InitProducerIdResponse): void {
     w.int32(res.throttleTimeMs).int16(res.errorCode).int64(res.producerId).int16(res.producerEpoch).tags(v >= 2);
   },
-});
+}))();

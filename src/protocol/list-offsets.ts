@@ -13,7 +13,7 @@
  * | v7 | timestamp -3 = max timestamp (KIP-734) |
  * | v8 | timestamp -4 = earliest local (KIP-405) |
  */
-import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
+import { type Api, ApiKey, type ServerApi } from "./api.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export const LATEST_TIMESTAMP = -1;
@@ -95,8 +95,9 @@ export const ListOffsets: Api<ListOffsetsRequest, ListOffsetsResponse> = {
   },
 };
 
-/** The broker's half of ListOffsets (fake broker, proxy gate, tests): apart, so client bundles drop it. */
-export const ListOffsetsServer: ServerApi<ListOffsetsRequest, ListOffsetsResponse> = /* @__PURE__ */ withServer(ListOffsets, {
+/** ListOffsets with the broker's half (fake broker, proxy gate, tests); a pure IIFE, so client bundles drop it. */
+export const ListOffsetsServer: ServerApi<ListOffsetsRequest, ListOffsetsResponse> = /* @__PURE__ */ (() => ({
+  ...ListOffsets,
   decodeRequest(r: Reader, v: number): ListOffsetsRequest {
     const flex = v >= 6;
     const replicaId = r.int32("replica_id");
@@ -129,4 +130,4 @@ export const ListOffsetsServer: ServerApi<ListOffsetsRequest, ListOffsetsRespons
     });
     w.tags(flex);
   },
-});
+}))();

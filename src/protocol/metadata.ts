@@ -17,7 +17,7 @@
  * | v11 | cluster authorized operations removed from request and response (KIP-700) |
  * | v12 | response topic name nullable |
  */
-import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
+import { type Api, ApiKey, type ServerApi } from "./api.ts";
 import { type Reader, type Uuid, type Writer, ZERO_UUID } from "./wire.ts";
 
 export interface MetadataRequest {
@@ -134,8 +134,9 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
   },
 };
 
-/** The broker's half of Metadata (fake broker, proxy gate, tests): apart, so client bundles drop it. */
-export const MetadataServer: ServerApi<MetadataRequest, MetadataResponse> = /* @__PURE__ */ withServer(Metadata, {
+/** Metadata with the broker's half (fake broker, proxy gate, tests); a pure IIFE, so client bundles drop it. */
+export const MetadataServer: ServerApi<MetadataRequest, MetadataResponse> = /* @__PURE__ */ (() => ({
+  ...Metadata,
   decodeRequest(r: Reader, v: number): MetadataRequest {
     const flex = v >= 9;
     let topics = r.nullableArray(flex, (r) => {
@@ -181,4 +182,4 @@ export const MetadataServer: ServerApi<MetadataRequest, MetadataResponse> = /* @
     if (v >= 8 && v <= 10) w.int32(res.clusterAuthorizedOperations);
     w.tags(flex);
   },
-});
+}))();

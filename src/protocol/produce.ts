@@ -17,8 +17,8 @@
  * acks = 0: the broker sends no response at all; callers must not wait for one.
  * v13 (Kafka 4.1) names topics by id instead of name and is not spoken here; negotiation stops at v12.
  */
-import { type Api, ApiKey, type ServerApi, withServer } from "./api.ts";
-import type { Reader, Writer } from "./wire.ts";
+import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Reader, type Writer, writeTaggedFields } from "./wire.ts";
 
 export interface ProducePartitionData {
   index: number;
@@ -157,8 +157,9 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
   },
 };
 
-/** The broker's half of Produce (fake broker, proxy gate, tests): apart, so client bundles drop it. */
-export const ProduceServer: ServerApi<ProduceRequest, ProduceResponse> = /* @__PURE__ */ withServer(Produce, {
+/** Produce with the broker's half (fake broker, proxy gate, tests); a pure IIFE, so client bundles drop it. */
+export const ProduceServer: ServerApi<ProduceRequest, ProduceResponse> = /* @__PURE__ */ (() => ({
+  ...Produce,
   decodeRequest(r: Reader, v: number): ProduceRequest {
     const flex = v >= 9;
     const transactionalId = r.nullableStr(flex, "transactional_id");
@@ -191,7 +192,7 @@ export const ProduceServer: ServerApi<ProduceRequest, ProduceResponse> = /* @__P
         }
         if (flex) {
           const leader = p.currentLeader;
-          w.taggedFields([v >= 10 && leader ? [0, (t) => t.int32(leader.leaderId).int32(leader.leaderEpoch).uvarint(0)] : undefined]);
+          writeTaggedFields(w, [v >= 10 && leader ? [0, (t) => t.int32(leader.leaderId).int32(leader.leaderEpoch).uvarint(0)] : undefined]);
         }
       });
       w.tags(flex);
@@ -199,9 +200,9 @@ export const ProduceServer: ServerApi<ProduceRequest, ProduceResponse> = /* @__P
     w.int32(res.throttleTimeMs);
     if (flex) {
       const eps = res.nodeEndpoints;
-      w.taggedFields([v >= 10 && eps && eps.length > 0
+      writeTaggedFields(w, [v >= 10 && eps && eps.length > 0
         ? [0, (t) => t.array(true, eps, (t, e) => t.int32(e.nodeId).compactString(e.host).int32(e.port).compactString(e.rack).uvarint(0))]
         : undefined]);
     }
   },
-});
+}))();

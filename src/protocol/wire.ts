@@ -72,13 +72,6 @@ export class Writer {
     return this;
   }
 
-  uint32(v: number): this {
-    this.ensure(4);
-    this.view.setUint32(this.pos, v);
-    this.pos += 4;
-    return this;
-  }
-
   /** int64 from a safe-integer number or a bigint. */
   int64(v: number | bigint): this {
     this.ensure(8);
@@ -90,13 +83,6 @@ export class Writer {
       this.view.setInt32(this.pos, hi);
       this.view.setUint32(this.pos + 4, v - hi * TWO_32);
     }
-    this.pos += 8;
-    return this;
-  }
-
-  float64(v: number): this {
-    this.ensure(8);
-    this.view.setFloat64(this.pos, v);
     this.pos += 8;
     return this;
   }
@@ -113,24 +99,6 @@ export class Writer {
     }
     b[p++] = v;
     this.pos = p;
-    return this;
-  }
-
-  /** Zigzag varint of an int32. */
-  varint(v: number): this {
-    return this.uvarint((v << 1) ^ (v >> 31));
-  }
-
-  /** Zigzag varlong of a safe-integer number or a bigint int64. */
-  varlong(v: number | bigint): this {
-    let z = typeof v === "bigint" ? BigInt.asIntN(64, v) : BigInt(v);
-    z = BigInt.asUintN(64, (z << 1n) ^ (z >> 63n));
-    this.ensure(10);
-    while (z >= 0x80n) {
-      this.buf[this.pos++] = Number(z & 0x7fn) | 0x80;
-      z >>= 7n;
-    }
-    this.buf[this.pos++] = Number(z);
     return this;
   }
 
@@ -204,27 +172,6 @@ export class Writer {
     if (flexible) this.uvarint(items.length + 1);
     else this.int32(items.length);
     for (let i = 0; i < items.length; i++) write(this, items[i]);
-    return this;
-  }
-
-  /**
-   * The tagged-fields section of a flexible struct: uvarint count, then per field uvarint tag,
-   * uvarint size, data. Fields must be given in ascending tag order; `undefined` entries are skipped.
-   */
-  taggedFields(fields?: ReadonlyArray<readonly [tag: number, write: (w: Writer) => void] | undefined>,
-    unknown?: readonly UnknownTaggedField[]): this {
-    const present = fields ? fields.filter((f) => f !== undefined) as (readonly [number, (w: Writer) => void])[] : [];
-    const extra = unknown ?? [];
-    if (present.length === 0 && extra.length === 0) return this.uvarint(0);
-    const all: [number, Uint8Array][] = present.map(([tag, write]) => {
-      const sub = new Writer(32);
-      write(sub);
-      return [tag, sub.finish()];
-    });
-    for (const u of extra) all.push([u.tag, u.data]);
-    all.sort((a, b) => a[0] - b[0]);
-    this.uvarint(all.length);
-    for (const [tag, data] of all) this.uvarint(tag).uvarint(data.length).raw(data);
     return this;
   }
 
@@ -303,13 +250,6 @@ export class Reader {
     return v;
   }
 
-  uint32(what = "uint32"): number {
-    this.need(4, what);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
-  }
-
   /** int64 as a number; beyond ±2^53 it is a PROTOCOL_ERROR (offsets, ids and times never get there). */
   int64(what = "int64"): number {
     this.need(8, what);
@@ -320,20 +260,6 @@ export class Reader {
     }
     this.pos += 8;
     return hi * TWO_32 + lo;
-  }
-
-  int64BigInt(what = "int64"): bigint {
-    this.need(8, what);
-    const v = this.view.getBigInt64(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  float64(what = "float64"): number {
-    this.need(8, what);
-    const v = this.view.getFloat64(this.pos);
-    this.pos += 8;
-    return v;
   }
 
   /** Unsigned LEB128 up to 32 bits (5 bytes). */
@@ -347,34 +273,6 @@ export class Reader {
       if (b < 0x80) return result >>> 0;
     }
     throw protocolError(`Cannot read ${what}: varint longer than 5 bytes at offset ${this.pos}`);
-  }
-
-  /** Zigzag varint (int32). */
-  varint(what = "varint"): number {
-    const z = this.uvarint(what);
-    return (z >>> 1) ^ -(z & 1);
-  }
-
-  /** Zigzag varlong (int64) as a bigint. */
-  varlongBigInt(what = "varlong"): bigint {
-    let result = 0n;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw protocolError(`Cannot read ${what}: truncated varlong at offset ${this.pos}`);
-      const b = this.bytes[this.pos++];
-      if (i === 9 && b > 0x01) throw protocolError(`Cannot read ${what}: varlong overflows 64 bits at offset ${this.pos - 1}`);
-      result |= BigInt(b & 0x7f) << BigInt(7 * i);
-      if (b < 0x80) return BigInt.asIntN(64, (result >> 1n) ^ -(result & 1n));
-    }
-    throw protocolError(`Cannot read ${what}: varlong longer than 10 bytes at offset ${this.pos}`);
-  }
-
-  /** Zigzag varlong as a number; outside ±2^53 is a PROTOCOL_ERROR. */
-  varlong(what = "varlong"): number {
-    const v = this.varlongBigInt(what);
-    if (v > 9007199254740991n || v < -9007199254740991n) {
-      throw protocolError(`Cannot read ${what}: varlong ${v} is outside the safe integer range`);
-    }
-    return Number(v);
   }
 
   uuid(what = "uuid"): Uuid {
@@ -536,4 +434,103 @@ export class Reader {
       throw protocolError(`Cannot read ${what}: ${this.end - this.pos} unexpected trailing bytes`);
     }
   }
+}
+
+// Primitives the producer never uses, as functions rather than methods so that bundles which do not
+// call them drop them (class methods cannot be tree-shaken). RecordBatch records have their own
+// varint reader (record-batch.ts) and the WASM encoder.
+
+/** UINT32, big-endian. */
+export function writeUint32(w: Writer, v: number): Writer {
+  return w.int32(v | 0); // same four bytes
+}
+
+/** FLOAT64, big-endian IEEE 754. */
+export function writeFloat64(w: Writer, v: number): Writer {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setFloat64(0, v);
+  return w.raw(b);
+}
+
+/** Zigzag varint of an int32. */
+export function writeVarint(w: Writer, v: number): Writer {
+  return w.uvarint((v << 1) ^ (v >> 31));
+}
+
+/** Zigzag varlong of a safe-integer number or a bigint int64. */
+export function writeVarlong(w: Writer, v: number | bigint): Writer {
+  let z = typeof v === "bigint" ? BigInt.asIntN(64, v) : BigInt(v);
+  z = BigInt.asUintN(64, (z << 1n) ^ (z >> 63n));
+  while (z >= 0x80n) {
+    w.int8(Number(z & 0x7fn) | 0x80);
+    z >>= 7n;
+  }
+  return w.int8(Number(z));
+}
+
+/**
+ * The tagged-fields section of a flexible struct: uvarint count, then per field uvarint tag,
+ * uvarint size, data. Fields must be given in ascending tag order; `undefined` entries are skipped;
+ * `unknown` fields (kept raw by `Reader.taggedFields`) are merged in tag order.
+ */
+export function writeTaggedFields(w: Writer, fields?: ReadonlyArray<readonly [tag: number, write: (w: Writer) => void] | undefined>,
+  unknown?: readonly UnknownTaggedField[]): Writer {
+  const present = fields ? fields.filter((f) => f !== undefined) as (readonly [number, (w: Writer) => void])[] : [];
+  const extra = unknown ?? [];
+  if (present.length === 0 && extra.length === 0) return w.uvarint(0);
+  const all: [number, Uint8Array][] = present.map(([tag, write]) => {
+    const sub = new Writer(32);
+    write(sub);
+    return [tag, sub.finish()];
+  });
+  for (const u of extra) all.push([u.tag, u.data]);
+  all.sort((a, b) => a[0] - b[0]);
+  w.uvarint(all.length);
+  for (const [tag, data] of all) w.uvarint(tag).uvarint(data.length).raw(data);
+  return w;
+}
+
+/** UINT32. */
+export function readUint32(r: Reader, what = "uint32"): number {
+  return r.int32(what) >>> 0;
+}
+
+/** INT64 as a bigint (any value). */
+export function readInt64BigInt(r: Reader, what = "int64"): bigint {
+  const hi = r.int32(what);
+  return (BigInt(hi) << 32n) | BigInt(readUint32(r, what));
+}
+
+/** FLOAT64. */
+export function readFloat64(r: Reader, what = "float64"): number {
+  const b = r.raw(8, what);
+  return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0);
+}
+
+/** Zigzag varint (int32). */
+export function readVarint(r: Reader, what = "varint"): number {
+  const z = r.uvarint(what);
+  return (z >>> 1) ^ -(z & 1);
+}
+
+/** Zigzag varlong (int64) as a bigint. */
+export function readVarlongBigInt(r: Reader, what = "varlong"): bigint {
+  let result = 0n;
+  for (let i = 0; i < 10; i++) {
+    if (r.pos >= r.end) throw protocolError(`Cannot read ${what}: truncated varlong at offset ${r.pos}`);
+    const b = r.bytes[r.pos++];
+    if (i === 9 && b > 0x01) throw protocolError(`Cannot read ${what}: varlong overflows 64 bits at offset ${r.pos - 1}`);
+    result |= BigInt(b & 0x7f) << BigInt(7 * i);
+    if (b < 0x80) return BigInt.asIntN(64, (result >> 1n) ^ -(result & 1n));
+  }
+  throw protocolError(`Cannot read ${what}: varlong longer than 10 bytes at offset ${r.pos}`);
+}
+
+/** Zigzag varlong as a number; outside ±2^53 is a PROTOCOL_ERROR. */
+export function readVarlong(r: Reader, what = "varlong"): number {
+  const v = readVarlongBigInt(r, what);
+  if (v > 9007199254740991n || v < -9007199254740991n) {
+    throw protocolError(`Cannot read ${what}: varlong ${v} is outside the safe integer range`);
+  }
+  return Number(v);
 }

@@ -1,7 +1,7 @@
 // A small, test-only RecordBatch v2 encoder (uncompressed), independent of the WASM codec, so the fake
 // cluster's tests (and producer tests that want hand-made batches) do not depend on the build.
 import { crc32c } from "@node-rs/crc32";
-import { Writer } from "../../src/protocol/wire.ts";
+import { Writer, writeUint32, writeVarint, writeVarlong } from "../../src/protocol/wire.ts";
 
 export interface TestRecord {
   key?: Uint8Array | string | null;
@@ -32,26 +32,26 @@ export function encodeTestBatch(b: TestBatch): Uint8Array {
     const rec = new Writer(64);
     const delta = r.timestampDelta ?? 0;
     maxDelta = Math.max(maxDelta, delta);
-    rec.int8(0).varlong(delta).varint(i);
+    writeVarint(writeVarlong(rec.int8(0), delta), i);
     const key = bytesOf(r.key);
     const value = bytesOf(r.value);
-    if (key === null) rec.varint(-1); else rec.varint(key.length).raw(key);
-    if (value === null) rec.varint(-1); else rec.varint(value.length).raw(value);
-    rec.varint(r.headers?.length ?? 0);
+    if (key === null) writeVarint(rec, -1); else writeVarint(rec, key.length).raw(key);
+    if (value === null) writeVarint(rec, -1); else writeVarint(rec, value.length).raw(value);
+    writeVarint(rec, r.headers?.length ?? 0);
     for (const h of r.headers ?? []) {
       const hk = enc.encode(h.key);
       const hv = bytesOf(h.value);
-      rec.varint(hk.length).raw(hk);
-      if (hv === null) rec.varint(-1); else rec.varint(hv.length).raw(hv);
+      writeVarint(rec, hk.length).raw(hk);
+      if (hv === null) writeVarint(rec, -1); else writeVarint(rec, hv.length).raw(hv);
     }
     const recBytes = rec.finish();
-    body.varint(recBytes.length).raw(recBytes);
+    writeVarint(body, recBytes.length).raw(recBytes);
   });
   const crcPart = new Writer(64 + body.pos);
   crcPart.int16(b.attributes ?? 0).int32(b.records.length - 1).int64(baseTimestamp).int64(baseTimestamp + maxDelta)
     .int64(b.producerId ?? -1).int16(b.producerEpoch ?? -1).int32(b.baseSequence ?? -1).int32(b.records.length).raw(body.finish());
   const crcBytes = crcPart.finish();
   const out = new Writer(crcBytes.length + 21);
-  out.int64(b.baseOffset ?? 0).int32(crcBytes.length + 9).int32(b.partitionLeaderEpoch ?? -1).int8(2).uint32(crc32c(Buffer.from(crcBytes)) >>> 0).raw(crcBytes);
+  writeUint32(out.int64(b.baseOffset ?? 0).int32(crcBytes.length + 9).int32(b.partitionLeaderEpoch ?? -1).int8(2), crc32c(Buffer.from(crcBytes)) >>> 0).raw(crcBytes);
   return out.finish();
 }

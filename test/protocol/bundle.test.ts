@@ -35,6 +35,13 @@ test("transactions (transactions.ts, FindCoordinator, AddPartitionsToTxn, EndTxn
   for (const p of loaded) for (const f of txnFiles) assert.not.ok(f in outputs[p].inputs, `${f} is in ${p}`);
   const all = Object.values(outputs).flatMap((o) => Object.keys(o.inputs));
   for (const f of txnFiles) assert.ok(all.includes(f), `${f} is in some chunk`);
+  // It shares no module with the entry but errors.ts (shared with the codecs anyway): anything else
+  // would be split into one more chunk the page loads up front, costing ~1 KiB gzipped.
+  const txn = Object.keys(outputs).find((k) => outputs[k].entryPoint === "src/producer/transactions.ts")!;
+  for (const imp of outputs[txn].imports) {
+    if (imp.kind !== "import-statement") continue;
+    assert.equal(Object.keys(outputs[imp.path].inputs), ["src/errors.ts"], `the transactions chunk imports ${imp.path}`);
+  }
 });
 
 test.run();

@@ -1,7 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { Reader, Writer } from "../../src/protocol/wire.ts";
+import { readFloat64, readInt64BigInt, readUint32, readVarint, readVarlong, readVarlongBigInt, Reader, writeFloat64, Writer, writeTaggedFields, writeUint32,
+  writeVarint, writeVarlong } from "../../src/protocol/wire.ts";
 import { ClientError } from "../../src/errors.ts";
 
 const runs = { numRuns: 500, seed: 42 };
@@ -35,7 +36,7 @@ test("int16/int32/int64 match DataView big-endian encodings and round-trip", () 
       ref.setInt16(0, a); ref.setInt32(2, b); ref.setBigInt64(6, c); ref.setBigInt64(14, c);
       assert.equal(bytes, new Uint8Array(ref.buffer));
       const r = new Reader(bytes);
-      assert.is(r.int16(), a); assert.is(r.int32(), b); assert.is(r.int64(), Number(c)); assert.is(r.int64BigInt(), c);
+      assert.is(r.int16(), a); assert.is(r.int32(), b); assert.is(r.int64(), Number(c)); assert.is(readInt64BigInt(r), c);
       r.expectEnd("test");
     }), runs);
 });
@@ -43,11 +44,11 @@ test("int16/int32/int64 match DataView big-endian encodings and round-trip", () 
 test("varint, varlong and unsigned varint match a BigInt LEB128/zigzag reference and round-trip", () => {
   fc.assert(fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
     fc.integer({ min: 0, max: 2 ** 32 - 1 }), (i, l, u) => {
-      const w = new Writer(1).varint(i).varlong(l).uvarint(u);
+      const w = writeVarlong(writeVarint(new Writer(1), i), l).uvarint(u);
       const ref = [...refUvarint(zigzag64(BigInt(i))), ...refUvarint(zigzag64(l)), ...refUvarint(BigInt(u))];
       assert.equal([...w.finish()], ref);
       const r = new Reader(w.finish());
-      assert.is(r.varint(), i); assert.is(r.varlongBigInt(), l); assert.is(r.uvarint(), u);
+      assert.is(readVarint(r), i); assert.is(readVarlongBigInt(r), l); assert.is(r.uvarint(), u);
       r.expectEnd("test");
     }), runs);
 });
@@ -75,7 +76,9 @@ test("string length prefix counts UTF-8 bytes, not UTF-16 units", () => {
 
 test("known golden primitives: compact null string is 0x00, nullable string -1 is ffff, empty tagged fields 0x00", () => {
   assert.equal([...new Writer().compactString(null).string(null).tags(true).finish()], [0, 0xff, 0xff, 0]);
-  assert.equal([...new Writer().varint(-1).varint(1).varint(-64).varint(64).finish()], [1, 2, 127, 0x80, 1]);
+  const vw = new Writer();
+  for (const v of [-1, 1, -64, 64]) writeVarint(vw, v);
+  assert.equal([...vw.finish()], [1, 2, 127, 0x80, 1]);
   assert.equal([...new Writer().uvarint(300).finish()], [0xac, 0x02]);
 });
 
@@ -92,7 +95,7 @@ test("writer grows across many small writes and keeps earlier bytes", () => {
 });
 
 test("tagged fields round-trip, keep unknown tags raw and reject descending tags", () => {
-  const w = new Writer().taggedFields([[0, (t) => t.int32(7)], undefined, [5, (t) => t.compactString("x")]]);
+  const w = writeTaggedFields(new Writer(), [[0, (t) => t.int32(7)], undefined, [5, (t) => t.compactString("x")]]);
   const bytes = w.finish();
   assert.equal([...bytes], [2, 0, 4, 0, 0, 0, 7, 5, 2, 2, 0x78]);
   let seen = -1;
@@ -128,13 +131,27 @@ test("absurd array and bytes lengths are rejected before allocating", () => {
 test("int64 outside the safe-integer range is a PROTOCOL_ERROR, bigint read keeps it", () => {
   const bytes = new Writer().int64(2n ** 62n).finish();
   protocolError(() => new Reader(bytes).int64("offset"), /safe integer/);
-  assert.is(new Reader(bytes).int64BigInt(), 2n ** 62n);
+  assert.is(readInt64BigInt(new Reader(bytes)), 2n ** 62n);
 });
 
 test("readers respect a sub-range end", () => {
   const r = new Reader(new Uint8Array([0, 0, 0, 1, 0, 0, 0, 2]), 0, 4);
   assert.is(r.int32(), 1);
   protocolError(() => r.int32());
+});
+
+test("uint32 and float64 match DataView encodings; varlong as a number refuses values beyond 2^53", () => {
+  const w = writeFloat64(writeUint32(new Writer(), 0xfedcba98), -1.5e300);
+  const ref = new DataView(new ArrayBuffer(12));
+  ref.setUint32(0, 0xfedcba98);
+  ref.setFloat64(4, -1.5e300);
+  assert.equal([...w.finish()], [...new Uint8Array(ref.buffer)]);
+  const r = new Reader(w.finish());
+  assert.is(readUint32(r), 0xfedcba98);
+  assert.is(readFloat64(r), -1.5e300);
+  assert.is(readVarlong(new Reader(writeVarlong(new Writer(), -(2 ** 53) + 1).finish())), -(2 ** 53) + 1);
+  protocolError(() => readVarlong(new Reader(writeVarlong(new Writer(), 2n ** 60n).finish()), "offset"), /offset.*safe integer/);
+  protocolError(() => readVarlongBigInt(new Reader(new Uint8Array([0x80, 0x80]))), /truncated/);
 });
 
 test.run();
