@@ -2,7 +2,7 @@
 // runtimes that load WASM from bytes) and the esbuild bundles in dist/. Skips what is up to date.
 //   node scripts/build.mjs [--wasm-only] [--force]
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -67,6 +67,8 @@ async function buildBundles() {
   for (const b of bundles) {
     const input = join(root, b.entryPoints[0]);
     if (!existsSync(input)) continue;
+    // Chunk names carry content hashes: start each split bundle from an empty dist/<target>/ so stale chunks do not pile up.
+    if (b.outdir?.startsWith("dist/")) rmSync(join(root, b.outdir), { recursive: true, force: true });
     await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...b });
   }
 }
