@@ -6,8 +6,9 @@
  * without compression: the entry file plus every chunk it imports statically, the codec's WASM
  * included (it is inlined as base64). Each file is gzipped on its own (level 9), as a server would
  * serve it. The compression codecs are dynamic-import chunks, measured separately as what their
- * first use adds. Then tries the same for the peers (kafkajs, @platformatic/kafka) with platform
- * browser, and reports why when they do not build.
+ * first use adds, and the transactions chunk (initTransactions()) likewise. Then tries the same
+ * for the peers (kafkajs, @platformatic/kafka) with platform browser, and reports why when they
+ * do not build.
  *
  * Budget: producer with no compression, JS + WASM, minified + gzipped ≤ 25 KiB.
  * Writes bench/results/size.json. Sizes are deterministic (no timing), so the shared machine does not matter.
@@ -75,6 +76,10 @@ try {
     for (const f of base) files.delete(f);
     codecs[name] = sum(sizeOf(files));
   }
+  // Transactions (transactions.ts and its three APIs): fetched by initTransactions().
+  const txnChunk = Object.keys(outputs).find((k) => outputs[k].entryPoint === "src/producer/transactions.ts");
+  const txnFiles = txnChunk ? [...closure(txnChunk)].filter((f) => !base.has(f)) : [];
+  const transactions = txnChunk ? sum(sizeOf(txnFiles)) : undefined;
 
   console.log("kafkasm browser bundle (src/browser.ts → esbuild, minified, ESM, splitting; gzip -9 per file)\n");
   for (const f of baseFiles) console.log(`  ${f.file.padEnd(34)} ${String(f.bytes).padStart(7)} B  gzip ${String(f.gzip).padStart(6)} B`);
@@ -85,6 +90,9 @@ try {
     `  (budget ${kib(BUDGET)}: ${pass ? "within" : "OVER"}; minified ${kib(baseTotal.bytes)})`);
   console.log("\ncompression codecs, loaded on first use (adds, gzipped):");
   for (const [name, s] of Object.entries(codecs)) console.log(`  ${name.padEnd(7)} +${kib(s.gzip)}  (minified ${kib(s.bytes)})`);
+  console.log(transactions
+    ? `\ntransactions, loaded by initTransactions(): +${kib(transactions.gzip)}  (minified ${kib(transactions.bytes)})`
+    : "\ntransactions: not a separate chunk (in the entry)");
 
   // Peers: same esbuild settings, platform browser.
   const peers: Record<string, { ok: boolean; bytes?: number; gzip?: number; reason?: string }> = {};
@@ -116,7 +124,7 @@ try {
   mkdirSync(join(root, "bench/results"), { recursive: true });
   writeFileSync(join(root, "bench/results/size.json"), JSON.stringify({
     date: new Date().toISOString(), budgetBytes: BUDGET, withinBudget: pass,
-    browser: { files: baseFiles, total: baseTotal }, codecs, peers,
+    browser: { files: baseFiles, total: baseTotal }, codecs, transactions, peers,
   }, null, 2) + "\n");
   console.log("\nwrote bench/results/size.json");
   if (!pass) process.exitCode = 1;
