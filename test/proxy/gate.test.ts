@@ -5,7 +5,6 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { WebSocket } from "ws";
 import { PRODUCER_API_KEYS, RequestGate, topicMatcher, type GateRefusal } from "../../src/proxy/gate.ts";
-import { startProxy } from "../../src/proxy/proxy.ts";
 import { decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, readRequestHeader } from "../../src/protocol/frame.ts";
 import { Produce } from "../../src/protocol/produce.ts";
 import { Metadata, MetadataServer } from "../../src/protocol/metadata.ts";
@@ -14,7 +13,8 @@ import { websocketTransport } from "../../src/transport/websocket.ts";
 import { Producer } from "../../src/index.ts";
 import { startCluster } from "../harness/cluster.ts";
 import { consumeAll, queryOffsets } from "../harness/kcat.ts";
-import { closed, openWs } from "./helpers.ts";
+import { within, exitAfterSuite } from "../harness/bounded.ts";
+import { closed, openWs, startProxy } from "./helpers.ts";
 
 const produce = (topics: string[], version = 9) => encodeRequestFrame(Produce, version, 7, "c", {
   transactionalId: null, acks: -1, timeoutMs: 1000,
@@ -162,19 +162,21 @@ test("end to end: the producer reaches allowed topics through the gated proxy wh
   const proxy = await startProxy({ allow: cluster.brokers.map((b) => `${b.host}:${b.port}`), topics: ["web-*"], log: () => {} });
   try {
     const transport = websocketTransport({ url: `${proxy.url}/broker/{host}:{port}`, WebSocket: WebSocket as never });
-    const producer = new Producer({ brokers: [cluster.bootstrap], transport, deliveryTimeoutMs: 2500, requestTimeoutMs: 1000, maxBlockMs: 2000 });
+    // Retrying the denied topic would take the whole 30 s delivery timeout (20 s blocked on metadata):
+    // failing within 10 s tells "at once" from "after retries" with room for a loaded machine.
+    const producer = new Producer({ brokers: [cluster.bootstrap], transport, deliveryTimeoutMs: 30_000, requestTimeoutMs: 10_000, maxBlockMs: 20_000 });
     // Both at once: one Metadata request names both topics.
     const started = Date.now();
-    const [ok, denied] = await Promise.allSettled([
+    const [ok, denied] = await within(Promise.allSettled([
       producer.send({ topic: "web-events", key: "k", value: "fine" }),
       producer.send({ topic: "private", value: "no" }),
-    ]);
+    ]), 60_000, "both sends to settle");
     assert.equal(ok.status, "fulfilled", String((ok as PromiseRejectedResult).reason));
     assert.equal(denied.status, "rejected");
     assert.equal(((denied as PromiseRejectedResult).reason as { code: string }).code, "TOPIC_AUTHORIZATION_FAILED");
-    assert.ok(Date.now() - started < 2000, "failed at once, not after retries");
-    await producer.send({ topic: "web-events", key: "k", value: "still fine" });
-    await producer.close({ timeoutMs: 1000 });
+    assert.ok(Date.now() - started < 10_000, `failed at once, not after retries (${Date.now() - started} ms)`);
+    await within(producer.send({ topic: "web-events", key: "k", value: "still fine" }), 60_000, "the second send");
+    await within(producer.close({ timeoutMs: 10_000 }), 20_000, "producer.close()");
     assert.ok((proxy.stats().refused.byReason.TOPIC_NOT_ALLOWED ?? 0) >= 1);
 
     const ws = await openWs(`${proxy.url}/broker/${cluster.brokers[0].host}:${cluster.brokers[0].port}`);
@@ -194,4 +196,5 @@ test("end to end: the producer reaches allowed topics through the gated proxy wh
   }
 });
 
+exitAfterSuite(test);
 test.run();

@@ -1,7 +1,8 @@
 // Shared helpers for the proxy tests: TCP "brokers" (echo, sink, scripted) and WebSocket clients.
 import { createServer, type Server, type Socket } from "node:net";
 import { WebSocket } from "ws";
-import type { ProxyLogEntry } from "../../src/proxy/proxy.ts";
+import { startProxy as startRealProxy, type ProxyLogEntry } from "../../src/proxy/proxy.ts";
+import { nextEvent, until as boundedUntil, within } from "../harness/bounded.ts";
 
 export interface TcpServer {
   port: number;
@@ -23,16 +24,24 @@ export async function tcpServer(onSocket: (s: Socket) => void): Promise<TcpServe
   const port = (server.address() as { port: number }).port;
   return {
     port, server, sockets,
-    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+    close: () => within(new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }), 15_000, "the test TCP server to close"),
   };
+}
+
+/** startProxy whose close() fails the test after 30 s instead of hanging it (close itself gives connections 5 s). */
+export async function startProxy(...args: Parameters<typeof startRealProxy>): ReturnType<typeof startRealProxy> {
+  const proxy = await startRealProxy(...args);
+  const close = proxy.close.bind(proxy);
+  proxy.close = (options) => within(close(options), 30_000, "proxy.close()");
+  return proxy;
 }
 
 export const echoServer = () => tcpServer((s) => s.pipe(s));
 
-/** Opens a ws client; resolves with it when open, rejects with the HTTP status on refusal. */
+/** Opens a ws client; resolves with it when open, rejects with the HTTP status on refusal (or after 15 s without an answer). */
 export function openWs(url: string, options: { protocols?: string[]; headers?: Record<string, string>; origin?: string } = {}): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers, origin: options.origin });
+    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers, origin: options.origin, handshakeTimeout: 15_000 });
     ws.binaryType = "nodebuffer";
     ws.once("open", () => resolve(ws));
     ws.once("unexpected-response", (_req, res) => {
@@ -57,8 +66,12 @@ export async function refusedStatus(url: string, options?: Parameters<typeof ope
   throw new Error(`expected ${url} to be refused, but it opened`);
 }
 
-export function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
-  return new Promise((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString() })));
+/** The next close of `ws` (call before causing it), bounded by `ms`. */
+export function closed(ws: WebSocket, ms = 15_000): Promise<{ code: number; reason: string }> {
+  const p = nextEvent<[number, Buffer]>(ws, "close", ms, "the WebSocket to close")
+    .then(([code, reason]) => ({ code, reason: reason.toString() }));
+  p.catch(() => {}); // see within(): awaiting it still throws
+  return p;
 }
 
 /** Collects log entries. */
@@ -69,10 +82,5 @@ export function logSink(): { entries: ProxyLogEntry[]; log: (e: ProxyLogEntry) =
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until(cond: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** Polls `cond` until it holds; throws after `timeoutMs` (a hang guard, not a measurement: keep it generous). */
+export const until = (cond: () => boolean, timeoutMs = 10_000, what = "condition") => boundedUntil(cond, timeoutMs, what);

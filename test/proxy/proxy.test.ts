@@ -7,9 +7,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WebSocket } from "ws";
-import { startProxy, parseBrokerTarget } from "../../src/proxy/proxy.ts";
+import { parseBrokerTarget } from "../../src/proxy/proxy.ts";
 import { websocketTransport } from "../../src/transport/websocket.ts";
-import { closed, echoServer, logSink, openWs, refusedStatus, sleep, tcpServer, until } from "./helpers.ts";
+import { nextEvent, within, exitAfterSuite } from "../harness/bounded.ts";
+import { closed, echoServer, logSink, openWs, refusedStatus, sleep, startProxy, tcpServer, until } from "./helpers.ts";
 
 test("parseBrokerTarget accepts host:port and [v6]:port and rejects everything else", () => {
   assert.equal(parseBrokerTarget("127.0.0.1:9092")?.key, "127.0.0.1:9092");
@@ -32,15 +33,15 @@ test("forwards bytes both ways unchanged, through the websocket transport, to an
     onClose: (e) => (closeErr = e),
   });
   const payload = randomBytes(300_000);
-  for (let i = 0; i < payload.length; i += 7_001) await sock.write(payload.subarray(i, i + 7_001));
-  await until(() => received.reduce((n, b) => n + b.length, 0) >= payload.length, 5000, "echo");
+  for (let i = 0; i < payload.length; i += 7_001) await within(sock.write(payload.subarray(i, i + 7_001)), 10_000, "a transport write");
+  await until(() => received.reduce((n, b) => n + b.length, 0) >= payload.length, 10_000, "echo");
   assert.ok(Buffer.concat(received).equals(payload), "echoed bytes equal the sent bytes");
   assert.equal(proxy.stats().bytes.toBroker, payload.length);
   assert.equal(proxy.stats().bytes.toClient, payload.length);
   assert.equal(proxy.stats().connections.open, 1);
   sock.close();
   assert.is(closeErr, undefined, "a local close reports no error");
-  await until(() => proxy.stats().connections.open === 0, 2000, "proxy to notice the close");
+  await until(() => proxy.stats().connections.open === 0, 10_000, "proxy to notice the close");
   await proxy.close();
   await echo.close();
 });
@@ -117,12 +118,12 @@ test("closes with 1009 on a message over maxMessageBytes and with 1003 on a text
   const echoed: Buffer[] = [];
   ws.on("message", (d: Buffer) => echoed.push(d));
   ws.send(Buffer.alloc(1000, 1));
-  await until(() => echoed.length === 1, 2000, "the 1000-byte message to come back");
+  await until(() => echoed.length === 1, 10_000, "the 1000-byte message to come back");
   const done = closed(ws);
   ws.send(Buffer.alloc(1001, 2));
   assert.equal((await done).code, 1009);
-  await until(() => proxy.stats().refused.byReason.MESSAGE_TOO_LARGE === 1, 2000, "count");
-  await until(() => echo.sockets.size === 0, 2000, "the broker socket to close too");
+  await until(() => proxy.stats().refused.byReason.MESSAGE_TOO_LARGE === 1, 10_000, "count");
+  await until(() => echo.sockets.size === 0, 10_000, "the broker socket to close too");
 
   const ws2 = await openWs(`${proxy.url}/broker/${target}`);
   const done2 = closed(ws2);
@@ -146,7 +147,7 @@ test("limits connections per client address (429) and frees the slot when one cl
   const gone = closed(a);
   a.close();
   await gone;
-  await until(() => proxy.stats().connections.open === 1, 2000, "slot freed");
+  await until(() => proxy.stats().connections.open === 1, 10_000, "slot freed");
   const c = await openWs(url);
   assert.equal(proxy.stats().refused.byReason.TOO_MANY_CONNECTIONS, 1);
   b.close(); c.close();
@@ -181,7 +182,7 @@ test("bytesPerSecond slows a connection down instead of dropping bytes", async (
   const payload = randomBytes(500_000);
   const started = Date.now();
   for (let i = 0; i < payload.length; i += 10_000) ws.send(payload.subarray(i, i + 10_000));
-  await until(() => got.reduce((n, b) => n + b.length, 0) >= payload.length, 10_000, "all bytes");
+  await until(() => got.reduce((n, b) => n + b.length, 0) >= payload.length, 30_000, "all bytes");
   const elapsed = Date.now() - started;
   if (process.env.DEBUG_PROXY) console.log("elapsed", elapsed);
   // 200 kB burst, then 300 kB at 200 kB/s: ~1.5 s, less at most one 64 KiB socket chunk read before the pause.
@@ -197,18 +198,26 @@ test("bytesPerSecond slows a connection down instead of dropping bytes", async (
 test("closes an idle connection after idleTimeoutMs with 1001, and activity keeps it open", async () => {
   const echo = await echoServer();
   const target = `127.0.0.1:${echo.port}`;
-  const proxy = await startProxy({ apiKeys: "all", allow: [target], idleTimeoutMs: 1000, log: () => {} });
+  // Traffic every 200 ms for 2.8 s against a 2 s idle limit: open past the limit, and a loaded
+  // machine would have to stall the loop for 1.8 s to close it early.
+  const proxy = await startProxy({ apiKeys: "all", allow: [target], idleTimeoutMs: 2000, log: () => {} });
   const ws = await openWs(`${proxy.url}/broker/${target}`);
   const done = closed(ws);
   const started = Date.now();
-  for (let i = 0; i < 8; i++) { ws.send(Buffer.from([i])); await sleep(200); }
-  assert.ok(Date.now() - started >= 1500);
-  assert.equal(ws.readyState, WebSocket.OPEN, "traffic every 200 ms keeps it open past 1000 ms");
+  let last = started, maxGap = 0;
+  for (let i = 0; i < 14; i++) {
+    ws.send(Buffer.from([i]));
+    await sleep(200);
+    maxGap = Math.max(maxGap, Date.now() - last);
+    last = Date.now();
+  }
+  assert.ok(Date.now() - started >= 2400);
+  assert.equal(ws.readyState, WebSocket.OPEN, `traffic every 200 ms keeps it open past 2000 ms (largest gap between sends: ${maxGap} ms)`);
   const c = await done;
   assert.equal(c.code, 1001);
   assert.match(c.reason, /Idle/);
   assert.equal(proxy.stats().refused.byReason.IDLE_TIMEOUT, 1);
-  await until(() => echo.sockets.size === 0, 2000, "broker socket closed");
+  await until(() => echo.sockets.size === 0, 10_000, "broker socket closed");
   await proxy.close();
   await echo.close();
 });
@@ -229,15 +238,15 @@ test("a broker that disappears mid-stream closes the WebSocket with 1014 and a r
     onClose: (e) => { closeErr = e; onClosed = true; },
   });
   await sock.write(new Uint8Array([0, 0, 0, 1, 9]));
-  await until(() => data.length > 0, 2000, "partial bytes");
+  await until(() => data.length > 0, 10_000, "partial bytes");
   kill();
-  await until(() => onClosed, 3000, "onClose");
+  await until(() => onClosed, 10_000, "onClose");
   assert.ok(closeErr instanceof Error);
   assert.match(closeErr!.message, /1014/);
   assert.match(closeErr!.message, new RegExp(`Broker ${target.replace(/\./g, "\\.")} closed`));
   try { await sock.write(new Uint8Array([1])); assert.unreachable("write after close must reject"); }
   catch (e) { assert.match((e as Error).message, /closed/); }
-  await until(() => proxy.stats().connections.open === 0, 2000, "proxy cleaned up");
+  await until(() => proxy.stats().connections.open === 0, 10_000, "proxy cleaned up");
   await proxy.close();
   await broker.close();
 });
@@ -271,6 +280,8 @@ test("a broker that does not read pauses the WebSocket reader: the proxy holds a
   const chunk = Buffer.alloc(64 * 1024, 7);
   const total = 48 * 1024 * 1024;
   for (let sent = 0; sent < total; sent += chunk.length) ws.send(chunk);
+  // Until the broker socket pushes back, then long enough for an unbounded proxy to keep reading.
+  await until(() => proxy.stats().throttled.brokerBackpressure > 0, 30_000, "TCP backpressure from the broker");
   await sleep(700);
   const held = proxy.stats().bytes.toBroker;
   if (process.env.DEBUG_PROXY) console.log("held", held, "buffered", ws.bufferedAmount);
@@ -278,7 +289,7 @@ test("a broker that does not read pauses the WebSocket reader: the proxy holds a
   assert.ok(held < 24 * 1024 * 1024, `proxy forwarded ${held} bytes to a broker that reads nothing (bounded by socket buffers)`);
   assert.ok(ws.bufferedAmount > 0, "the excess waits on the client side");
   brokerSocket!.resume();
-  await until(() => brokerBytes === total, 20_000, "all bytes at the broker");
+  await until(() => brokerBytes === total, 60_000, "all bytes at the broker");
   ws.close();
   await proxy.close();
   await broker.close();
@@ -301,13 +312,14 @@ test("a client that does not read pauses the broker socket: bounded, then everyt
   ws.on("message", (d: Buffer) => (got += d.length));
   ws.pause();
   ws.send(Buffer.from([1]));
+  await until(() => proxy.stats().throttled.clientBackpressure > 0, 30_000, "WebSocket backpressure from the client");
   await sleep(700);
   const forwarded = proxy.stats().bytes.toClient;
   if (process.env.DEBUG_PROXY) console.log("forwarded", forwarded);
   assert.ok(proxy.stats().throttled.clientBackpressure > 0, "WebSocket backpressure was seen");
   assert.ok(forwarded < 20 * 1024 * 1024, `proxy took ${forwarded} bytes from the broker for a client that reads nothing`);
   ws.resume();
-  await until(() => got === total, 20_000, "all bytes at the client");
+  await until(() => got === total, 60_000, "all bytes at the client");
   ws.close();
   await proxy.close();
   await broker.close();
@@ -326,7 +338,7 @@ test("close() shuts down cleanly: clients get 1001, broker sockets end, new conn
   await proxy.close();
   assert.equal((await ca).code, 1001);
   assert.equal((await cb).code, 1001);
-  await until(() => brokerEnds === 2 && echo.sockets.size === 0, 2000, "broker sockets ended");
+  await until(() => brokerEnds === 2 && echo.sockets.size === 0, 10_000, "broker sockets ended");
   assert.equal(proxy.stats().connections.open, 0);
   assert.ok(sink.entries.some((e) => e.event === "shutdown"));
   try { await openWs(`${proxy.url}/broker/${target}`); assert.unreachable(); }
@@ -339,12 +351,13 @@ test("GET /stats serves the counters (token-protected) and plain HTTP on /broker
   const target = `127.0.0.1:${echo.port}`;
   const proxy = await startProxy({ apiKeys: "all", allow: [target], token: "t0k", statsPath: "/stats", log: () => {} });
   const base = `http://127.0.0.1:${proxy.port}`;
-  assert.equal((await fetch(`${base}/stats`)).status, 401);
-  const res = await fetch(`${base}/stats?token=t0k`);
+  const get = (url: string) => fetch(url, { signal: AbortSignal.timeout(15_000) });
+  assert.equal((await get(`${base}/stats`)).status, 401);
+  const res = await get(`${base}/stats?token=t0k`);
   assert.equal(res.status, 200);
   const body = await res.json() as { refused: { byReason: Record<string, number> } };
   assert.equal(body.refused.byReason.BAD_TOKEN, 1);
-  assert.equal((await fetch(`${base}/broker/${target}`)).status, 426);
+  assert.equal((await get(`${base}/broker/${target}`)).status, 426);
   await proxy.close();
   await echo.close();
 });
@@ -367,16 +380,16 @@ test("tls: serves wss:// with the given certificate and forwards as before", asy
   const dir = mkdtempSync(join(tmpdir(), "kafkasm-tls-"));
   try {
     execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-      "-days", "1", "-subj", "/CN=127.0.0.1"], { stdio: "ignore" });
+      "-days", "1", "-subj", "/CN=127.0.0.1"], { stdio: "ignore", timeout: 60_000 });
     const echo = await echoServer();
     const target = `127.0.0.1:${echo.port}`;
     const proxy = await startProxy({ apiKeys: "all", allow: [target], tls: { cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) }, log: () => {} });
     assert.match(proxy.url, /^wss:\/\//);
-    const ws = new WebSocket(`${proxy.url}/broker/${target}`, { rejectUnauthorized: false });
+    const ws = new WebSocket(`${proxy.url}/broker/${target}`, { rejectUnauthorized: false, handshakeTimeout: 15_000 });
     await new Promise((r, j) => { ws.once("open", r); ws.once("error", j); });
-    const got = new Promise<Buffer>((r) => ws.once("message", (d: Buffer) => r(d)));
+    const got = nextEvent<[Buffer]>(ws, "message", 10_000, "the echoed bytes over wss");
     ws.send(Buffer.from([7, 8]));
-    assert.equal([...(await got)], [7, 8]);
+    assert.equal([...(await got)[0]], [7, 8]);
     ws.close();
     await proxy.close();
     await echo.close();
@@ -392,4 +405,5 @@ test("startProxy rejects an empty or malformed allow-list", async () => {
   }
 });
 
+exitAfterSuite(test);
 test.run();

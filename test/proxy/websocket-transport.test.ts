@@ -3,7 +3,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { WebSocket, WebSocketServer } from "ws";
 import { brokerUrl, websocketTransport } from "../../src/transport/websocket.ts";
+import { within, exitAfterSuite } from "../harness/bounded.ts";
 import { until } from "./helpers.ts";
+
+const listening = (wss: WebSocketServer) => within(new Promise((r) => wss.once("listening", r)), 10_000, "the WebSocket server to listen");
+const closeServer = (wss: WebSocketServer) => within(new Promise((r) => wss.close(r)), 15_000, "the WebSocket server to close");
 
 const b = (host: string, port: number, nodeId = -1) => ({ host, port, nodeId });
 
@@ -25,7 +29,7 @@ test("an unmapped broker rejects the connect promise (no throw) naming the broke
 
 test("offers the token as the kafkasm.bearer.<token> subprotocol and rejects tokens that cannot be a subprotocol", async () => {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, handleProtocols: (p) => (p.has("kafkasm") ? "kafkasm" : false) });
-  await new Promise((r) => wss.once("listening", r));
+  await listening(wss);
   const port = (wss.address() as { port: number }).port;
   let offered = "";
   wss.on("connection", (_ws, req) => (offered = String(req.headers["sec-websocket-protocol"])));
@@ -34,12 +38,12 @@ test("offers the token as the kafkasm.bearer.<token> subprotocol and rejects tok
   assert.equal(offered.split(/,\s*/), ["kafkasm", "kafkasm.bearer.abc_DEF-1"]);
   s.close();
   assert.throws(() => websocketTransport({ url: "ws://x", token: "has space", WebSocket: WebSocket as never }), /token/);
-  await new Promise((r) => wss.close(r));
+  await closeServer(wss);
 });
 
 test("write() resolves only once bufferedAmount is back under highWaterMark, and data arrives as Uint8Array", async () => {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-  await new Promise((r) => wss.once("listening", r));
+  await listening(wss);
   const port = (wss.address() as { port: number }).port;
   let serverWs: WebSocket | undefined;
   let serverGot = 0;
@@ -47,7 +51,7 @@ test("write() resolves only once bufferedAmount is back under highWaterMark, and
   const chunks: Uint8Array[] = [];
   const t = websocketTransport({ url: `ws://127.0.0.1:${port}/`, WebSocket: WebSocket as never, highWaterMark: 64 * 1024 });
   const s = await t(b("h", 1), { onData: (c) => chunks.push(c), onClose() {} });
-  await until(() => serverWs !== undefined, 2000, "server side");
+  await until(() => serverWs !== undefined, 10_000, "server side");
   (serverWs as unknown as { pause(): void }).pause(); // the peer stops reading: the client buffer must fill
   const big = new Uint8Array(8 * 1024 * 1024);
   let resolved = false;
@@ -55,48 +59,49 @@ test("write() resolves only once bufferedAmount is back under highWaterMark, and
   await new Promise((r) => setTimeout(r, 200));
   assert.is(resolved, false, "write waits while the peer does not read");
   (serverWs as unknown as { resume(): void }).resume();
-  await p;
+  await within(p, 30_000, "the write to resolve once the peer reads");
   assert.ok(resolved);
-  await until(() => serverGot === big.length, 5000, "all bytes at the server");
+  await until(() => serverGot === big.length, 10_000, "all bytes at the server");
   serverWs!.send(Buffer.from([5, 6]));
-  await until(() => chunks.length === 1, 2000, "data back");
+  await until(() => chunks.length === 1, 10_000, "data back");
   assert.instance(chunks[0], Uint8Array);
   assert.equal([...chunks[0]], [5, 6]);
   s.close();
-  await new Promise((r) => wss.close(r));
+  await closeServer(wss);
 });
 
 test("writes over maxMessageBytes are split into several binary messages, bytes unchanged", async () => {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-  await new Promise((r) => wss.once("listening", r));
+  await listening(wss);
   const port = (wss.address() as { port: number }).port;
   const messages: Buffer[] = [];
   wss.on("connection", (ws) => ws.on("message", (d: Buffer) => messages.push(d)));
   const t = websocketTransport({ url: `ws://127.0.0.1:${port}/`, WebSocket: WebSocket as never, maxMessageBytes: 1000 });
   const s = await t(b("h", 1), { onData() {}, onClose() {} });
   const data = new Uint8Array(2500).map((_, i) => i * 7);
-  await s.write(data);
-  await s.write(data.subarray(0, 1000));
-  await until(() => messages.length === 4, 2000, "4 messages");
+  await within(s.write(data), 10_000, "the first write");
+  await within(s.write(data.subarray(0, 1000)), 10_000, "the second write");
+  await until(() => messages.length === 4, 10_000, "4 messages");
   assert.equal(messages.map((m) => m.length), [1000, 1000, 500, 1000]);
   assert.ok(Buffer.concat(messages.slice(0, 3)).equals(Buffer.from(data)));
   assert.throws(() => websocketTransport({ url: "ws://x", maxMessageBytes: 0, WebSocket: WebSocket as never }), /maxMessageBytes/);
   s.close();
-  await new Promise((r) => wss.close(r));
+  await closeServer(wss);
 });
 
 test("a non-binary message from the peer closes the socket with an error", async () => {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-  await new Promise((r) => wss.once("listening", r));
+  await listening(wss);
   const port = (wss.address() as { port: number }).port;
   wss.on("connection", (ws) => ws.send("text"));
   let err: Error | undefined;
   let closed = false;
   const t = websocketTransport({ url: `ws://127.0.0.1:${port}/`, WebSocket: WebSocket as never });
   await t(b("h", 1), { onData() {}, onClose: (e) => { err = e; closed = true; } });
-  await until(() => closed, 2000, "close");
+  await until(() => closed, 10_000, "close");
   assert.match(err!.message, /non-binary/);
-  await new Promise((r) => wss.close(r));
+  await closeServer(wss);
 });
 
+exitAfterSuite(test);
 test.run();
