@@ -99,7 +99,11 @@ export interface ProducerOptions<K = string | Uint8Array, V = string | Uint8Arra
   keySerializer?: Serializer<K>;
   /** Turns a value into bytes or UTF-8 text. @default serializers.auto (string or Uint8Array as is) */
   valueSerializer?: Serializer<V>;
-  /** Compression of each batch's records section. @default "none" */
+  /**
+   * Compression of each batch's records section (the codec loads on first use). A batch that does
+   * not get smaller (e.g. random or encrypted values) is sent uncompressed instead, its attributes
+   * saying "none", which every reader handles. @default "none"
+   */
   compression?: CompressionName;
   /** Called with each record that finally failed and was sent with `produce()` (fire-and-forget).
    *  Never awaited. @default logs the first such failure with console.warn, unless onDeadLetter is set */

@@ -240,18 +240,23 @@ export class Sender {
       if (this.#compression) {
         if ((b as { compressing?: boolean }).compressing) return false;
         (b as { compressing?: boolean }).compressing = true;
-        builder.buildCompressed(this.#txn ? NO_PRODUCER_TXN : NO_PRODUCER, this.#compression).then((bytes) => {
-          if (b.done) return;
-          b.bytes = bytes;
-          builder.release();
-          b.builder = null;
-          this.#encoded(b);
-          this.wake();
-        }, (e: unknown) => {
-          if (b.done) return;
-          this.#finalFail(b, e instanceof KafkaError || e instanceof ClientError ? e : new ClientError("COMPRESSION_ERROR", `Cannot compress a batch for ${JSON.stringify(tp.topic)}/${tp.partition}: ${(e as Error)?.message ?? e}`, { cause: e }));
-          this.wake();
-        });
+        const placeholder = this.#txn ? NO_PRODUCER_TXN : NO_PRODUCER;
+        builder.buildCompressed(placeholder, this.#compression)
+          // Compression that does not shrink the batch (random or encrypted values) would only cost
+          // every reader a decompression: send it uncompressed (attributes say none), as franz-go does.
+          .then((bytes) => (b.done || bytes.length < builder.sizeInBytes ? bytes : builder.build(placeholder)))
+          .then((bytes) => {
+            if (b.done) return;
+            b.bytes = bytes;
+            builder.release();
+            b.builder = null;
+            this.#encoded(b);
+            this.wake();
+          }, (e: unknown) => {
+            if (b.done) return;
+            this.#finalFail(b, e instanceof KafkaError || e instanceof ClientError ? e : new ClientError("COMPRESSION_ERROR", `Cannot compress a batch for ${JSON.stringify(tp.topic)}/${tp.partition}: ${(e as Error)?.message ?? e}`, { cause: e }));
+            this.wake();
+          });
         return false;
       }
       if (pid) {

@@ -4,8 +4,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ApiKey, startCluster, type Cluster } from "../harness/cluster.ts";
-import { consumeAll, kcatProduce, queryOffsets } from "../harness/kcat.ts";
-import { Producer, KafkasmError, type RecordMetadata } from "../../src/index.ts";
+import { consumeAll, consumeBytes, kcatProduce, queryOffsets } from "../harness/kcat.ts";
+import { consume } from "../../src/cli/consume.ts";
+import { Producer, KafkasmError, nodeTransport, type RecordMetadata } from "../../src/index.ts";
 import { tick } from "./helpers.ts";
 
 const it = process.env.KAFKA_BROKERS ? test.skip : test;
@@ -114,6 +115,52 @@ for (const compression of ["gzip", "snappy", "lz4", "zstd"] as const) {
       assert.is(byN.get(`${i}`)?.payload, `value ${i} `.repeat(5));
       assert.is(byN.get(`${i}`)?.key, `k${i % 7}`);
     }
+  });
+}
+
+/** Deterministic incompressible bytes (xorshift32). */
+function noise(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = (Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) | 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Codec bits (attributes & 7) of every RecordBatch in raw Fetch bytes. */
+function codecBits(bytes: Uint8Array): number[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: number[] = [];
+  for (let pos = 0; pos + 23 <= bytes.length;) {
+    out.push(dv.getInt16(pos + 21) & 7);
+    pos += 12 + dv.getInt32(pos + 8);
+  }
+  return out;
+}
+
+for (const compression of ["gzip", "snappy", "lz4", "zstd"] as const) {
+  it(`compression ${compression}: a batch compression does not shrink is stored uncompressed, and kcat reads its exact bytes back`, async () => {
+    const topic = `zfallback-${compression}`;
+    await cluster.createTopic(topic, 2);
+    const producer = new Producer({ brokers: brokers(), compression, lingerMs: 5, batchSize: 4096 });
+    const random = Array.from({ length: 40 }, (_, i) => noise(500, i + 1));
+    const text = Array.from({ length: 40 }, (_, i) => new TextEncoder().encode(`{"n":${i},"status":"ok","unit":"celsius"}`.repeat(8)));
+    await Promise.all([
+      ...random.map((value, i) => producer.send({ topic, key: `r${i}`, value, partition: 0 })),
+      ...text.map((value, i) => producer.send({ topic, key: `t${i}`, value, partition: 1 })),
+    ]);
+    await producer.close();
+    const recs = await consumeBytes(cluster.bootstrap, topic, { count: 80 });
+    assert.equal(recs.filter((r) => r.partition === 0).map((r) => r.payload), random);
+    assert.equal(recs.filter((r) => r.partition === 1).map((r) => r.payload), text);
+    // What the broker stores, batch by batch: raw Fetch bytes.
+    const bits = new Map<number, number[]>([[0, []], [1, []]]);
+    for await (const _ of consume({ brokers: brokers(), topic, count: 80, transport: nodeTransport, onRawRecords: (p, b) => bits.get(p)!.push(...codecBits(b)) }));
+    const attribute = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 }[compression];
+    assert.ok(bits.get(0)!.length > 0 && bits.get(0)!.every((c) => c === 0), `partition 0 (random): ${bits.get(0)}`);
+    assert.ok(bits.get(1)!.length > 0 && bits.get(1)!.every((c) => c === attribute), `partition 1 (text): ${bits.get(1)}`);
   });
 }
 
