@@ -34,8 +34,6 @@ const sameOriginTransport: Transport = (address, handlers) => {
 setDefaultTransport(sameOriginTransport);
 
 export * from "./public.ts";
-export { websocketTransport, brokerUrl, type BrokerUrl, type WebSocketTransportOptions } from "./transport/websocket.ts";
-export { writable, type WritableOptions, type WritableRecord } from "./producer/writable.ts";
 
 /** What {@link flushOnPageHide} needs: `Producer` fits. */
 export interface Flushable {

@@ -19,6 +19,7 @@ import { customPartition, keyPartition, roundRobinPartition, stickyPartition } f
 import { Sender } from "./sender.ts";
 import type { TransactionManager } from "./transactions.ts";
 import { auto, type Serializer } from "./serializers.ts";
+import { writable as writableStream, type WritableOptions, type WritableRecord } from "./writable.ts";
 
 /** RecordBatch v2 header (61 bytes) plus a Produce request's framing for one partition. */
 const BATCH_OVERHEAD = 61 + 64;
@@ -202,6 +203,24 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     const out: Promise<RecordMetadata>[] = new Array(records.length);
     for (let i = 0; i < records.length; i++) out[i] = this.send(records[i]);
     return Promise.all(out);
+  }
+
+  /**
+   * A WHATWG `WritableStream` of records for `options.topic` (a chunk may name its own topic), so
+   * any `ReadableStream` can be piped into Kafka. Backpressure: a write waits while `maxPending`
+   * (default 1024) records are unacknowledged. The first delivery failure errors the stream;
+   * `close()` resolves once every record written is acknowledged. The producer stays open.
+   *
+   * @example
+   * ```ts
+   * await events.pipeTo(producer.writable({ topic: "clicks" })); // any ReadableStream of { key?, value, headers? }
+   * const writer = producer.writable({ topic: "logs", maxPending: 256 }).getWriter();
+   * await writer.write({ value: "line 1" }); // waits while 256 records are unacknowledged
+   * await writer.close(); // resolves once every record written is acknowledged
+   * ```
+   */
+  writable(options: WritableOptions): WritableStream<WritableRecord<K, V>> {
+    return writableStream<K, V>(this, options);
   }
 
   /** Resolves when every record sent before the call is acknowledged or has failed. Never rejects. */

@@ -6,7 +6,7 @@
  * growing memory. The first delivery failure errors the stream (later writes reject with it);
  * `close()` resolves once every record written was acknowledged.
  */
-import type { KafkasmError } from "../errors.ts";
+import { ClientError, type KafkasmError } from "../errors.ts";
 import type { ProducerRecord, RecordMetadata } from "./config.ts";
 
 /** What a {@link writable} needs from a producer: `Producer` fits. */
@@ -31,11 +31,11 @@ export function writable<K = string | Uint8Array, V = string | Uint8Array>(
 ): WritableStream<WritableRecord<K, V>> {
   const topic = options?.topic;
   if (typeof topic !== "string" || topic.length === 0) {
-    throw new TypeError(`Cannot create writable: topic must be a non-empty string, got ${JSON.stringify(topic)}`);
+    throw new ClientError("INVALID_CONFIG", `Cannot create writable: topic must be a non-empty string, got ${JSON.stringify(topic)}`);
   }
   const maxPending = options.maxPending ?? 1024;
   if (!Number.isInteger(maxPending) || maxPending < 1) {
-    throw new TypeError(`Cannot create writable: maxPending must be a positive integer, got ${String(maxPending)}`);
+    throw new ClientError("INVALID_CONFIG", `Cannot create writable: maxPending must be a positive integer, got ${String(maxPending)}`);
   }
   let pending = 0;
   let failure: KafkasmError | undefined;
