@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { exitAfterSuite, nextEvent, within } from "./bounded.ts";
 import { buildMockCluster, startCluster } from "./cluster.ts";
 
 const external = Boolean(process.env.KAFKA_BROKERS?.trim());
@@ -32,12 +33,15 @@ async function waitDead(pid: number, withinMs: number): Promise<boolean> {
 
 function startChild(mode: "hang" | "forget") {
   const child = spawn(process.execPath, ["--import", "tsx", childScript, mode], { stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const first = new Promise<{ pid: number }>((resolve, reject) => {
+  const exited = nextEvent<[number | null]>(child, "exit", 60_000, `the ${mode} test process to exit`).then(([code]) => code);
+  exited.catch(() => {});
+  // tsx start-up and a mock cluster start on a loaded machine: generous.
+  const first = within(new Promise<{ pid: number }>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
     rl.once("line", (l) => resolve(JSON.parse(l)));
-    child.once("exit", (code) => reject(new Error(`child exited (${code}) before printing the mock pid`)));
-  });
+    // "close", not "exit": a "forget" child prints and exits at once, and "exit" can come before its output is read.
+    child.once("close", (code) => reject(new Error(`child exited (${code}) before printing the mock pid`)));
+  }), 60_000, "the child test process to print its mock cluster's pid");
   return { child, exited, first };
 }
 
@@ -72,21 +76,26 @@ it("when the mock cluster dies, pending and later commands reject instead of han
 
 it("a test process killed with SIGKILL takes its mock cluster with it", async () => {
   const { child, exited, first } = startChild("hang");
-  const { pid } = await first;
-  assert.ok(alive(pid), "mock cluster should run while its parent runs");
-  child.kill("SIGKILL");
-  await exited;
-  assert.ok(await waitDead(pid, 3_000), `mock cluster ${pid} outlived its killed parent`);
+  try {
+    const { pid } = await first;
+    assert.ok(alive(pid), "mock cluster should run while its parent runs");
+    child.kill("SIGKILL");
+    await exited;
+    assert.ok(await waitDead(pid, 15_000), `mock cluster ${pid} outlived its killed parent`);
+  } finally {
+    child.kill("SIGKILL");
+  }
 });
 
 it("a test process that forgets stop() still exits, and its mock cluster with it", async () => {
-  const { exited, first } = startChild("forget");
-  const { pid } = await first;
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r("timeout"), 10_000); })]);
-  clearTimeout(timer);
-  assert.is(code, 0);
-  assert.ok(await waitDead(pid, 3_000), `mock cluster ${pid} outlived its parent`);
+  const { child, exited, first } = startChild("forget");
+  try {
+    const { pid } = await first;
+    assert.is(await exited, 0); // a leak would keep it running: `exited` fails after 60 s
+    assert.ok(await waitDead(pid, 15_000), `mock cluster ${pid} outlived its parent`);
+  } finally {
+    child.kill("SIGKILL");
+  }
 });
 
 it("the mock cluster program exits 0 on stdin EOF and on quit", async () => {
@@ -96,7 +105,8 @@ it("the mock cluster program exits 0 on stdin EOF and on quit", async () => {
     let out = "";
     p.stdout.on("data", (d) => (out += d));
     p.stdin.end(input);
-    const code = await new Promise((r) => p.once("exit", r));
+    // "close", not "exit": only then has all of its output been read.
+    const [code] = await nextEvent(p, "close", 30_000, `the mock cluster to exit on ${input ? "quit" : "stdin EOF"}`);
     assert.is(code, 0);
     const lines = out.trim().split("\n").map((l) => JSON.parse(l));
     assert.ok(lines[0].bootstrap.startsWith("127.0.0.1:"));
@@ -104,4 +114,5 @@ it("the mock cluster program exits 0 on stdin EOF and on quit", async () => {
   }
 });
 
+exitAfterSuite(test);
 test.run();

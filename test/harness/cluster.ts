@@ -75,8 +75,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const source = join(root, "test", "harness", "mock-cluster.c");
 /** Path of the compiled mock cluster program. */
 export const mockClusterBinary = join(root, "build", "mock-cluster");
-const commandTimeoutMs = 10_000;
-const startTimeoutMs = 10_000;
+// Hang guards, not measurements: generous for a loaded CI machine.
+const commandTimeoutMs = 30_000;
+const startTimeoutMs = 30_000;
 
 let building: Promise<string> | undefined;
 

@@ -62,7 +62,7 @@ function checkBootstrap(bootstrap: string): string {
  * Resolves with the exit code whatever it is; rejects only on timeout or spawn failure.
  */
 export function runKcat(args: string[], opts: { input?: Uint8Array | string; timeoutMs?: number } = {}): Promise<KcatResult> {
-  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn("kcat", args, { stdio: ["pipe", "pipe", "pipe"] });
@@ -102,7 +102,7 @@ export interface ConsumeOptions {
   partition?: number;
   /** Wait for exactly this many records; without it, read to the end of every partition (-e). */
   count?: number;
-  /** Default 15 000 ms; on timeout the error says how many records arrived. */
+  /** Default 30 000 ms; on timeout the error says how many records arrived. */
   timeoutMs?: number;
   /** Start offset (default "beginning"). */
   offset?: "beginning" | "end" | number;
