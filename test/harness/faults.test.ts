@@ -96,15 +96,17 @@ it("a partition leader move shows in the metadata kcat reads", async () => {
 
 it("an RTT set on a broker delays each of its responses by at least that long", async () => {
   const b = cluster.brokers[2];
-  await cluster.setRtt(b.id, 250);
+  await cluster.setRtt(b.id, 800);
   try {
     const [r] = await exchange(b.host, b.port, [requestFrame(ApiKey.ApiVersions, 0, 1)], 1);
-    assert.ok(r.elapsedMs >= 240, `answered after ${r.elapsedMs} ms, expected >= 250`);
+    assert.ok(r.elapsedMs >= 790, `answered after ${r.elapsedMs} ms, expected >= 800`);
   } finally {
     await cluster.setRtt(b.id, 0);
   }
-  const [fast] = await exchange(b.host, b.port, [requestFrame(ApiKey.ApiVersions, 0, 2)], 1);
-  assert.ok(fast.elapsedMs < 240, `still slow after clearing the RTT: ${fast.elapsedMs} ms`);
+  // The best of three round trips: one slowed by a loaded machine is not the RTT.
+  const fast: number[] = [];
+  for (let i = 0; i < 3; i++) fast.push((await exchange(b.host, b.port, [requestFrame(ApiKey.ApiVersions, 0, 2)], 1))[0].elapsedMs);
+  assert.ok(Math.min(...fast) < 400, `still slow after clearing the RTT: ${fast.join(", ")} ms`);
 });
 
 it("a narrowed API version range is what the brokers advertise to kcat", async () => {

@@ -18,7 +18,7 @@ export function requestFrame(apiKey: number, apiVersion: number, correlationId: 
  * Sends `frames` on one connection and resolves with the first `expect` response frames (without
  * their size prefix) and the time each arrived after sending. Rejects on timeout or close.
  */
-export function exchange(host: string, port: number, frames: Uint8Array[], expect: number, timeoutMs = 5_000): Promise<{ frame: Buffer; elapsedMs: number }[]> {
+export function exchange(host: string, port: number, frames: Uint8Array[], expect: number, timeoutMs = 15_000): Promise<{ frame: Buffer; elapsedMs: number }[]> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, host);
     const out: { frame: Buffer; elapsedMs: number }[] = [];
