@@ -6,7 +6,8 @@ import * as assert from "uvu/assert";
 import { WebSocket } from "ws";
 import { startCluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
-import { startProxy } from "../../src/proxy/proxy.ts";
+import { exitAfterSuite, within } from "../harness/bounded.ts";
+import { startProxy } from "../proxy/helpers.ts";
 
 test("with no transport option, the browser entry reaches the brokers through ws://<location.host>/broker/{host}:{port}", async () => {
   const cluster = await startCluster({ brokers: 1, topics: [{ name: "same-origin", partitions: 1 }] });
@@ -17,9 +18,9 @@ test("with no transport option, the browser entry reaches the brokers through ws
   try {
     const { Producer } = await import("../../src/browser.ts");
     const producer = new Producer({ brokers: [cluster.bootstrap] });
-    const meta = await producer.send({ topic: "same-origin", key: "k", value: "via the page's origin" });
+    const meta = await within(producer.send({ topic: "same-origin", key: "k", value: "via the page's origin" }), 60_000, "the send");
     assert.equal(meta.partition, 0);
-    await producer.close();
+    await within(producer.close(), 30_000, "producer.close()");
     assert.ok(proxy.stats().connections.total >= 1, "went through the proxy on location.host");
     const [r] = await consumeAll(cluster.bootstrap, "same-origin", { count: 1 });
     assert.equal(r.payload, "via the page's origin");
@@ -30,4 +31,5 @@ test("with no transport option, the browser entry reaches the brokers through ws
   }
 });
 
+exitAfterSuite(test);
 test.run();

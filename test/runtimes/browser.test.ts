@@ -13,7 +13,8 @@ import { chromium, type Browser } from "playwright-core";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { assertExactlyOnceInKeyOrder } from "../integration/helpers.ts";
-import { startProxy } from "../../src/proxy/proxy.ts";
+import { exitAfterSuite, within } from "../harness/bounded.ts";
+import { startProxy } from "../proxy/helpers.ts";
 import { bundleSpec, root } from "./runtime-helpers.ts";
 
 const freePort = () => new Promise<number>((resolve) => {
@@ -78,18 +79,18 @@ test.before(async () => {
   });
   await new Promise<void>((r) => http!.listen(0, "127.0.0.1", () => r()));
   httpPort = (http.address() as { port: number }).port;
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"], timeout: 90_000 });
   cluster = await startCluster({ brokers: 3, topics: [{ name: "browser-proxy", partitions: 4 }, { name: "browser-websockify", partitions: 4 }, { name: "browser-hide", partitions: 2 }, { name: "browser-leave", partitions: 2 }] });
 });
 
 test.after(async () => {
-  await browser?.close();
+  await within(Promise.resolve(browser?.close()), 30_000, "Chromium to close");
   await cluster?.stop();
-  await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
+  await within(new Promise<void>((r) => (http ? http.close(() => r()) : r())), 15_000, "the page server to close");
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function runPage(params: Record<string, string>, timeoutMs = 45_000): Promise<Record<string, unknown>> {
+async function runPage(params: Record<string, string>, timeoutMs = 90_000): Promise<Record<string, unknown>> {
   const page = await browser!.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -133,7 +134,7 @@ test("Chromium produces 10,000 keyed records through websockify (one per broker,
     // Wait until every websockify listens.
     for (const url of Object.values(urlMap)) {
       const port = Number(new URL(url).port);
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 30_000;
       for (;;) {
         const ok = await new Promise<boolean>((r) => { const s = createServer(); s.once("error", () => r(true)); s.listen(port, "127.0.0.1", () => s.close(() => r(false))); });
         if (ok) break;
@@ -155,7 +156,7 @@ test("flushOnPageHide: records lingering (lingerMs 60 s) are sent as soon as the
   const page = await browser!.newPage();
   try {
     await page.goto(`http://127.0.0.1:${httpPort}/?${new URLSearchParams({ brokers: cluster!.bootstrap, topic: "browser-hide", count: "200", url: `${proxy.url}/broker/{host}:{port}`, mode: "hide", linger: "60000" })}`);
-    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined);
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 60_000 });
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(await page.evaluate(() => (window as unknown as { acked: number }).acked), 0, "nothing sent while lingering");
     // Headless Chromium stays "visible"; emulate the tab being hidden the way the browser reports it.
@@ -163,7 +164,7 @@ test("flushOnPageHide: records lingering (lingerMs 60 s) are sent as soon as the
       Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
       document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
     });
-    await page.waitForFunction(() => (window as unknown as { acked: number }).acked === 200, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => (window as unknown as { acked: number }).acked === 200, undefined, { timeout: 30_000 });
     assertExactlyOnceInKeyOrder(await consumeAll(cluster!.bootstrap, "browser-hide", { count: 200, timeoutMs: 20_000 }), 200);
   } finally {
     await page.close();
@@ -176,11 +177,11 @@ test("flushOnPageHide: with leader connections open, lingering records still rea
   const page = await browser!.newPage();
   try {
     await page.goto(`http://127.0.0.1:${httpPort}/?${new URLSearchParams({ brokers: cluster!.bootstrap, topic: "browser-leave", count: "300", url: `${proxy.url}/broker/{host}:{port}`, mode: "hide", linger: "60000", warm: "2", warmTopic: "browser-leave" })}`);
-    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined);
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 60_000 });
     await new Promise((r) => setTimeout(r, 300));
     // Leaving the page fires pagehide; without flushOnPageHide these 300 records are lost (checked by hand).
     await page.goto("about:blank");
-    const records = await consumeAll(cluster!.bootstrap, "browser-leave", { count: 302, timeoutMs: 10_000 });
+    const records = await consumeAll(cluster!.bootstrap, "browser-leave", { count: 302, timeoutMs: 30_000 });
     assertExactlyOnceInKeyOrder(records.filter((r) => r.payload !== "warm"), 300);
   } finally {
     await page.close();
@@ -188,4 +189,5 @@ test("flushOnPageHide: with leader connections open, lingering records still rea
   }
 });
 
+exitAfterSuite(test);
 test.run();

@@ -5,7 +5,8 @@ import * as assert from "uvu/assert";
 import { startCluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { assertExactlyOnceInKeyOrder } from "../integration/helpers.ts";
-import { startProxy } from "../../src/proxy/proxy.ts";
+import { exitAfterSuite } from "../harness/bounded.ts";
+import { startProxy } from "../proxy/helpers.ts";
 import { bin, lastJson, run } from "./runtime-helpers.ts";
 
 const bunRun = (args: string[]) => run(bin("bun"), ["test/runtimes/programs/produce.ts", ...args], {
@@ -42,4 +43,5 @@ test("Bun over its global WebSocket through kafkasm proxy: 2,000 keyed records (
   }
 });
 
+exitAfterSuite(test);
 test.run();

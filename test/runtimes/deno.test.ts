@@ -5,7 +5,8 @@ import * as assert from "uvu/assert";
 import { startCluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { assertExactlyOnceInKeyOrder } from "../integration/helpers.ts";
-import { startProxy } from "../../src/proxy/proxy.ts";
+import { exitAfterSuite } from "../harness/bounded.ts";
+import { startProxy } from "../proxy/helpers.ts";
 import { bin, lastJson, run } from "./runtime-helpers.ts";
 
 const deno = (args: string[]) => run(bin("deno"), ["run", "--quiet", "--no-prompt", "--allow-net=127.0.0.1", "test/runtimes/programs/produce.ts", ...args], {
@@ -42,4 +43,5 @@ test("Deno over its global WebSocket through kafkasm proxy: 2,000 keyed records 
   }
 });
 
+exitAfterSuite(test);
 test.run();

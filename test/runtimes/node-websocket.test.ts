@@ -8,7 +8,8 @@ import { startCluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { assertExactlyOnceInKeyOrder } from "../integration/helpers.ts";
 import { Producer } from "../../src/index.ts";
-import { startProxy } from "../../src/proxy/proxy.ts";
+import { exitAfterSuite, within } from "../harness/bounded.ts";
+import { startProxy } from "../proxy/helpers.ts";
 import { websocketTransport } from "../../src/transport/websocket.ts";
 import { writable } from "../../src/producer/writable.ts";
 import { lastJson, root, run } from "./runtime-helpers.ts";
@@ -31,12 +32,12 @@ test("10,000 keyed records through kafkasm proxy over the websocket transport la
       transport: websocketTransport({ url: `${proxy.url}/broker/{host}:{port}`, token: "tkn", WebSocket: WebSocket as never }),
       lingerMs: 5,
     });
-    const metas = await producer.sendBatch(keyed(10_000).map((r) => ({ topic: "ws-node", ...r })));
+    const metas = await within(producer.sendBatch(keyed(10_000).map((r) => ({ topic: "ws-node", ...r }))), 120_000, "10,000 sends");
     assert.equal(metas.length, 10_000);
-    await producer.close();
+    await within(producer.close(), 30_000, "producer.close()");
     const records = await consumeAll(cluster.bootstrap, "ws-node", { count: 10_000, timeoutMs: 30_000 });
     assertExactlyOnceInKeyOrder(records, 10_000);
-    assert.ok(proxy.stats().connections.total >= 3, "one WebSocket per broker at least (bootstrap + leaders)");
+    assert.ok(proxy.stats().connections.total >= 3, `one WebSocket per broker at least (bootstrap + leaders): ${JSON.stringify(proxy.stats().connections)}`);
   } finally {
     await proxy.close();
     await cluster.stop();
@@ -58,7 +59,7 @@ test("records sent while the proxy is unreachable wait (bounded by maxBlockMs) a
     const first = Array.from({ length: 500 }, (_, i) => producer.send({ topic: "ws-outage", key: `k${i % 7}`, value: `k${i % 7}:${i}` }));
     await new Promise((r) => setTimeout(r, 1500));
     proxy = await startProxy({ port, allow, log: () => {} });
-    await Promise.all(first);
+    await within(Promise.all(first), 60_000, "the 500 records sent while the proxy was down");
     // Proxy restart while records flow: in-flight requests fail, the producer reconnects and retries.
     const second = Array.from({ length: 500 }, (_, j) => {
       const i = 500 + j;
@@ -66,8 +67,8 @@ test("records sent while the proxy is unreachable wait (bounded by maxBlockMs) a
     });
     await proxy.close();
     proxy = await startProxy({ port, allow, log: () => {} });
-    await Promise.all(second);
-    await producer.close();
+    await within(Promise.all(second), 60_000, "the 500 records sent across the proxy restart");
+    await within(producer.close(), 30_000, "producer.close()");
     const records = await consumeAll(cluster.bootstrap, "ws-outage", { count: 1000, timeoutMs: 20_000 });
     assertExactlyOnceInKeyOrder(records, 1000);
   } finally {
@@ -85,14 +86,14 @@ test("a proxy that never comes up fails sends after maxBlockMs with a typed erro
   });
   const started = Date.now();
   try {
-    await producer.send({ topic: "t", value: "v" });
+    await within(producer.send({ topic: "t", value: "v" }), 30_000, "the send to fail");
     assert.unreachable();
   } catch (e) {
     assert.ok(typeof (e as { code?: string }).code === "string", `typed error, got ${e}`);
     if (process.env.DEBUG_F) console.log("err", (e as Error).message);
   }
-  assert.ok(Date.now() - started < 5000);
-  await producer.close({ timeoutMs: 100 });
+  assert.ok(Date.now() - started < 15_000, `failed after ${Date.now() - started} ms: bounded by maxBlockMs (800), not queued forever`);
+  await within(producer.close({ timeoutMs: 100 }), 30_000, "producer.close()");
 });
 
 test("writable({ topic }) takes a piped ReadableStream of 5,000 records with backpressure; kcat reads them all", async () => {
@@ -121,11 +122,11 @@ test("writable({ topic }) takes a piped ReadableStream of 5,000 records with bac
         producer.send(record, (e, m) => { acked++; cb(e, m); });
       },
     };
-    await source.pipeTo(writable(counting as never, { topic: "ws-stream", maxPending: 100 }));
+    await within(source.pipeTo(writable(counting as never, { topic: "ws-stream", maxPending: 100 })), 120_000, "the piped stream to finish");
     assert.equal(acked, 5000, "close() of the stream waited for every ack");
     if (process.env.DEBUG_F) console.log("maxAhead", maxAhead);
     assert.ok(maxAhead <= 102, `the source ran at most ~maxPending records ahead of the acks (${maxAhead})`);
-    await producer.close();
+    await within(producer.close(), 30_000, "producer.close()");
     const records = await consumeAll(cluster.bootstrap, "ws-stream", { count: 5000, timeoutMs: 20_000 });
     assertExactlyOnceInKeyOrder(records, 5000);
   } finally {
@@ -153,4 +154,5 @@ test("Node 22's own global WebSocket (no ws package) through kafkasm proxy: 2,00
   }
 });
 
+exitAfterSuite(test);
 test.run();

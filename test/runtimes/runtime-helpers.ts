@@ -7,14 +7,14 @@ export const bin = (name: string) => join(root, "node_modules", ".bin", name);
 
 export interface Run { code: number | null; stdout: string; stderr: string }
 
-/** Runs a command to completion (killed after timeoutMs). */
+/** Runs a command to completion (SIGKILLed after timeoutMs, default 90 s: a hang guard for a loaded machine). */
 export function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "", stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => { stderr += `\n[killed after ${opts.timeoutMs ?? 45_000} ms]`; child.kill("SIGKILL"); }, opts.timeoutMs ?? 45_000);
+    const timer = setTimeout(() => { stderr += `\n[killed after ${opts.timeoutMs ?? 90_000} ms]`; child.kill("SIGKILL"); }, opts.timeoutMs ?? 90_000);
     child.on("close", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
 }

@@ -11,6 +11,7 @@ import * as esbuild from "esbuild";
 import { startCluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { assertExactlyOnceInKeyOrder } from "../integration/helpers.ts";
+import { exitAfterSuite } from "../harness/bounded.ts";
 import { bin, bundleSpec, root } from "./runtime-helpers.ts";
 
 const freePort = () => new Promise<number>((resolve) => {
@@ -77,9 +78,9 @@ const worker :Workerd.Worker = (
 /** Resolves with the worker's base URL once workerd answers HTTP. */
 async function waitForWorker(port: number, child: ChildProcess, stderr: () => string): Promise<string> {
   const base = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
-    try { await fetch(base + "?count=0&topic=x&brokers=127.0.0.1:1"); return base; } catch {
+    try { await fetch(base + "?count=0&topic=x&brokers=127.0.0.1:1", { signal: AbortSignal.timeout(10_000) }); return base; } catch {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`workerd did not start: ${stderr()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -101,7 +102,7 @@ test("a workerd worker produces 5,000 keyed records over cloudflare:sockets with
     child.stderr!.on("data", (d) => (stderr += d));
     child.stdout!.on("data", (d) => (stderr += d));
     const base = await waitForWorker(port, child, () => stderr);
-    const res = await fetch(`${base}?brokers=${cluster.bootstrap}&topic=workerd&count=5000`, { signal: AbortSignal.timeout(40_000) });
+    const res = await fetch(`${base}?brokers=${cluster.bootstrap}&topic=workerd&count=5000`, { signal: AbortSignal.timeout(90_000) });
     const body = await res.json() as { ok: boolean; count: number; error?: string };
     assert.ok(body.ok, `worker answered ${JSON.stringify(body)}; workerd: ${stderr.slice(-3000)}`);
     assert.equal(body.count, 5000);
@@ -129,10 +130,10 @@ test("in workerd every compression codec works (their WASM imported as modules, 
     child.stderr!.on("data", (d) => (stderr += d));
     const base = await waitForWorker(port, child, () => stderr);
     for (const c of codecs) {
-      const r = await fetch(`${base}?brokers=${cluster.bootstrap}&topic=workerd-${c}&count=500&compression=${c}`, { signal: AbortSignal.timeout(30_000) });
+      const r = await fetch(`${base}?brokers=${cluster.bootstrap}&topic=workerd-${c}&count=500&compression=${c}`, { signal: AbortSignal.timeout(60_000) });
       const body = await r.json() as { ok: boolean; count: number };
       assert.ok(body.ok, `${c}: ${JSON.stringify(body)}`);
-      assertExactlyOnceInKeyOrder(await consumeAll(cluster.bootstrap, `workerd-${c}`, { count: 500, timeoutMs: 20_000 }), 500);
+      assertExactlyOnceInKeyOrder(await consumeAll(cluster.bootstrap, `workerd-${c}`, { count: 500, timeoutMs: 30_000 }), 500);
     }
   } finally {
     child?.kill("SIGKILL");
@@ -141,4 +142,5 @@ test("in workerd every compression codec works (their WASM imported as modules, 
   }
 });
 
+exitAfterSuite(test);
 test.run();
