@@ -3,7 +3,7 @@
 // pass; the same with a record sent twice must fail. Then `npm start`'s script end to end.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
+import { exitAfterSuite, spawnChild, within } from "../harness/bounded.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { freshTopic } from "./topics.ts";
@@ -19,7 +19,11 @@ test.after(async () => {
   await cluster?.stop();
 });
 
-async function produceWithKafkajs(topic: string, events: TelemetryEvent[]): Promise<void> {
+function produceWithKafkajs(topic: string, events: TelemetryEvent[]): Promise<void> {
+  return within(kafkajsProduce(topic, events), 90_000, `KafkaJS to produce ${events.length} events`);
+}
+
+async function kafkajsProduce(topic: string, events: TelemetryEvent[]): Promise<void> {
   const { Kafka, logLevel } = (await import("kafkajs")).default;
   const kafka = new Kafka({ clientId: "demo-test", brokers: cluster.bootstrap.split(","), logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 });
@@ -56,14 +60,14 @@ test("the same workload with one event sent twice fails the duplicate check", as
   assert.ok(v.checks.some((c) => c.name === "count" && !c.ok));
 });
 
-function runDemo(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/demo.ts", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("close", (code) => resolve({ code, out }));
-  });
+async function runDemo(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawnChild(process.execPath, ["--import", "tsx", "src/cli/demo.ts", ...args], { cwd: root });
+  try {
+    const code = await child.exited(120_000);
+    return { code, out: child.stdout + child.stderr };
+  } finally {
+    child.kill();
+  }
 }
 
 test("npm start's demo: produces through kafkasm, verifies every record with kcat, exits 0", async () => {
@@ -94,4 +98,5 @@ test("the demo fails (exit 1) when a record is sent twice, skipped, or sent out 
   });
 });
 
+exitAfterSuite(test);
 test.run();

@@ -54,7 +54,7 @@ test("kafkasm perf against the mock cluster: exit 0, last stdout line is the JSO
   try {
     const { name: topic } = await freshTopic(cluster, "perf", 3);
     const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "perf", "--brokers", cluster.bootstrap, "--topic", topic,
-      "--records", "30000", "--record-size", "100", "--acks", "1"], { cwd: root, encoding: "utf8", timeout: 40_000 });
+      "--records", "30000", "--record-size", "100", "--acks", "1"], { cwd: root, encoding: "utf8", timeout: 90_000 });
     assert.is(r.status, 0, r.stderr);
     const summary = JSON.parse(r.stdout.trim().split("\n").pop()!);
     for (const k of ["records", "recordsPerSec", "mbPerSec", "p50Ms", "p99Ms"]) assert.ok(k in summary, k);

@@ -2,6 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
+import { exitAfterSuite, spawnChild, until } from "../harness/bounded.ts";
 import { startCluster, ApiKey, type Cluster } from "../harness/cluster.ts";
 import { consumeAll, queryOffsets } from "../harness/kcat.ts";
 import { freshTopic } from "./topics.ts";
@@ -19,7 +20,7 @@ test.after(async () => {
 interface Run { code: number | null; stdout: string; stderr: string; summary: { records: number; failed: number; seconds: number } }
 
 /** Runs the CLI with `input` on stdin, written in uneven chunks. */
-function produce(args: string[], input: string, timeoutMs = 30_000): Promise<Run> {
+function produce(args: string[], input: string, timeoutMs = 60_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "produce", ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "", stderr = "";
@@ -97,43 +98,41 @@ test("a producer option the producer rejects exits 2 with its INVALID_CONFIG mes
 
 test("streaming: records are delivered while stdin is still open", async () => {
   const { name: topic } = await freshTopic(cluster, "cli-stream", 1);
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "produce", "--brokers", cluster.bootstrap, "--topic", topic],
+  const child = spawnChild(process.execPath, ["--import", "tsx", "src/cli/main.ts", "produce", "--brokers", cluster.bootstrap, "--topic", topic],
     { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const closed = new Promise<number | null>((r) => child.on("close", r));
-  child.stdin.write(Array.from({ length: 50 }, (_, i) => `first ${i}`).join("\n") + "\n");
-  const deadline = Date.now() + 15_000;
-  let high = 0;
-  while (Date.now() < deadline) {
-    high = (await queryOffsets(cluster.bootstrap, topic)).reduce((s, o) => s + o.high, 0);
-    if (high >= 50) break;
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    const stdin = child.process.stdin!;
+    stdin.write(Array.from({ length: 50 }, (_, i) => `first ${i}`).join("\n") + "\n");
+    let high = 0;
+    await until(async () => {
+      high = (await queryOffsets(cluster.bootstrap, topic)).reduce((s, o) => s + o.high, 0);
+      return high >= 50;
+    }, 30_000, `50 records on the broker before stdin ends (stderr: ${child.stderr})`);
+    assert.is(high, 50, `50 records on the broker before stdin ends; stderr: ${child.stderr}`);
+    stdin.end(Array.from({ length: 50 }, (_, i) => `second ${i}`).join("\n") + "\n");
+    assert.is(await child.exited(60_000), 0, child.stderr);
+    assert.equal(JSON.parse(child.stdout.trim().split("\n").pop()!).records, 100);
+  } finally {
+    child.kill();
   }
-  assert.is(high, 50, `50 records on the broker before stdin ends; stderr: ${stderr}`);
-  child.stdin.end(Array.from({ length: 50 }, (_, i) => `second ${i}`).join("\n") + "\n");
-  assert.is(await closed, 0, stderr);
-  assert.equal(JSON.parse(stdout.trim().split("\n").pop()!).records, 100);
 });
 
 test("Ctrl-C while waiting for input: delivers what was read, prints the summary, exits 130", async () => {
   const { name: topic } = await freshTopic(cluster, "cli-sigint", 1);
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "produce", "--brokers", cluster.bootstrap, "--topic", topic],
+  const child = spawnChild(process.execPath, ["--import", "tsx", "src/cli/main.ts", "produce", "--brokers", cluster.bootstrap, "--topic", topic],
     { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const closed = new Promise<number | null>((r) => child.on("close", r));
-  child.stdin.write("one\ntwo\nthree\n");
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline && (await queryOffsets(cluster.bootstrap, topic))[0]!.high < 3) await new Promise((r) => setTimeout(r, 100));
-  child.kill("SIGINT");
-  const code = await Promise.race([closed, new Promise((r) => setTimeout(() => r("still running"), 10_000))]);
-  if (code === "still running") child.kill("SIGKILL");
-  assert.is(code, 130, stderr);
-  assert.match(stderr, /interrupted/);
-  assert.equal(JSON.parse(stdout.trim().split("\n").pop()!), { ...JSON.parse(stdout.trim().split("\n").pop()!), records: 3, failed: 0 });
+  try {
+    child.process.stdin!.write("one\ntwo\nthree\n");
+    await until(async () => (await queryOffsets(cluster.bootstrap, topic))[0]!.high >= 3, 30_000, "the 3 records on the broker");
+    child.process.kill("SIGINT");
+    const code = await child.exited(30_000);
+    const { stdout, stderr } = child;
+    assert.is(code, 130, stderr);
+    assert.match(stderr, /interrupted/);
+    assert.equal(JSON.parse(stdout.trim().split("\n").pop()!), { ...JSON.parse(stdout.trim().split("\n").pop()!), records: 3, failed: 0 });
+  } finally {
+    child.kill();
+  }
 });
 
 test("empty stdin: exit 0 and {records: 0, failed: 0}", async () => {
@@ -166,4 +165,5 @@ test("unreachable brokers: exit 1 within --timeout-ms, every record failed with 
   assert.match(r.stderr, /line 1: [A-Z_]+: /);
 });
 
+exitAfterSuite(test);
 test.run();
