@@ -2,11 +2,12 @@
 // produced (compressed), as an iterator and as the CLI process.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
+import { exitAfterSuite, spawnChild, until, within } from "../harness/bounded.ts";
 import { startCluster } from "../harness/cluster.ts";
 import { kcatProduce } from "../harness/kcat.ts";
 import { consume, formatRecord, type ConsumedRecord } from "../../src/cli/consume.ts";
 import { nodeTransport } from "../../src/transport/node.ts";
+import type { Transport } from "../../src/transport/transport.ts";
 
 const cluster = await startCluster({ brokers: 2, topics: [{ name: "c-lz4", partitions: 3 }, { name: "c-live", partitions: 1 }] });
 test.after(() => cluster.stop());
@@ -21,15 +22,30 @@ async function all(opts: Partial<Parameters<typeof consume>[0]>): Promise<Consum
   return out;
 }
 
-function cli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "consume", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
+async function cli(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnChild(process.execPath, ["--import", "tsx", "src/cli/main.ts", "consume", ...args]);
+  try {
+    const code = await child.exited(timeoutMs);
+    return { code, stdout: child.stdout, stderr: child.stderr };
+  } finally {
+    child.kill();
+  }
+}
+
+/** nodeTransport that notes when a Fetch request (API key 1) has been written: by then the consumer has its start offsets. */
+function fetchWatchingTransport(): { transport: Transport; fetched(): boolean } {
+  let fetched = false;
+  const transport: Transport = async (address, handlers) => {
+    const socket = await nodeTransport(address, handlers);
+    return {
+      write(data) {
+        if (data.length >= 6 && new DataView(data.buffer, data.byteOffset, data.length).getInt16(4) === 1) fetched = true;
+        return socket.write(data);
+      },
+      close: () => socket.close(),
+    };
+  };
+  return { transport, fetched: () => fetched };
 }
 
 test("consume reads every partition from the beginning to the end offsets seen at start, decoding lz4 batches", async () => {
@@ -57,14 +73,17 @@ test("consume --partition P --offset N starts inside a compressed batch at exact
 });
 
 test("consume --offset end --count N waits for records produced after it started", async () => {
+  const watch = fetchWatchingTransport();
   const got = (async () => {
     const out: string[] = [];
-    for await (const r of consume({ brokers, topic: "c-live", offset: "end", count: 2, transport: nodeTransport, idleTimeoutMs: 10_000 })) out.push(dec.decode(r.value!));
+    for await (const r of consume({ brokers, topic: "c-live", offset: "end", count: 2, transport: watch.transport, idleTimeoutMs: 30_000 })) out.push(dec.decode(r.value!));
     return out;
   })();
-  await new Promise((r) => setTimeout(r, 300));
+  got.catch(() => {});
+  // Produce only once the consumer is fetching from the end offsets (a fixed pause is too short on a loaded machine).
+  await until(watch.fetched, 30_000, "the consumer's first Fetch request");
   await kcatProduce(cluster.bootstrap, "c-live", ["late-1", "late-2"], { compression: "zstd" });
-  assert.equal(await got, ["late-1", "late-2"]);
+  assert.equal(await within(got, 60_000, "the 2 late records"), ["late-1", "late-2"]);
 });
 
 test("formatRecord prints UTF-8 strings, null for null, headers as [key, value] pairs, or base64 with --binary", () => {
@@ -98,4 +117,5 @@ test("the consume CLI exits 1 naming Kafka's error for an unknown topic, and 2 f
   assert.match(bad.stderr, /--offset/);
 });
 
+exitAfterSuite(test);
 test.run();

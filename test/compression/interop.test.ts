@@ -3,6 +3,7 @@
 // headers, and the stored batches really carry that codec's attribute bits.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { exitAfterSuite, within } from "../harness/bounded.ts";
 import { startCluster } from "../harness/cluster.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { Producer } from "../../src/index.ts";
@@ -21,13 +22,13 @@ for (const [i, codec] of codecs.entries()) {
     const topic = `interop-${codec}`;
     const producer = new Producer({ brokers: [cluster.bootstrap.split(",")[0]!], compression: codec, lingerMs: 20 });
     try {
-      await Promise.all(events.map((value, n) => producer.send({
+      await within(Promise.all(events.map((value, n) => producer.send({
         topic, key: n % 5 === 0 ? null : `device-${n % 23}`, value, headers: { codec, seq: String(n), empty: null },
-      })));
+      }))), 90_000, `${events.length} sends`);
     } finally {
-      await producer.close();
+      await within(producer.close(), 30_000, "producer.close()");
     }
-    const got = await consumeAll(cluster.bootstrap, topic, { count: events.length, timeoutMs: 20_000 });
+    const got = await consumeAll(cluster.bootstrap, topic, { count: events.length, timeoutMs: 30_000 });
     const bySeq = new Map(got.map((r) => [Number(Object.fromEntries(r.headers).seq), r]));
     assert.is(bySeq.size, events.length);
     events.forEach((value, n) => {
@@ -49,4 +50,5 @@ for (const [i, codec] of codecs.entries()) {
   });
 }
 
+exitAfterSuite(test);
 test.run();
