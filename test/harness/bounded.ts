@@ -96,7 +96,7 @@ export function exitAfterSuite(suite: { after(hook: () => void): void }, graceMs
   suite.after(() => {
     timeout(() => {
       if (!process.exitCode) {
-        const open = (process.getActiveResourcesInfo?.() ?? []).filter((r) => r !== "TTYWrap" && r !== "Timeout");
+        const open = (process.getActiveResourcesInfo?.() ?? []).filter((r) => r !== "TTYWrap");
         process.stderr.write(`\n[exitAfterSuite] every test passed, but open handles (${open.join(", ") || "unknown"}) kept the process alive ${graceMs} ms after the suite: a test leaks\n`);
         process.exitCode = 1;
       }
