@@ -68,7 +68,7 @@ test("queryOffsets shows the log start moving once a partition holds more than t
   await cluster.createTopic("big", 1);
   const line = "y".repeat(1000);
   // ~7 MiB in 1 MB batches: the mock drops whole old batches past ~5 MiB per partition.
-  await kcatProduce(cluster.bootstrap, "big", Array.from({ length: 7000 }, () => line), { config: { "batch.size": 1_000_000, "linger.ms": 50 }, timeoutMs: 30_000 });
+  await kcatProduce(cluster.bootstrap, "big", Array.from({ length: 7000 }, () => line), { config: { "batch.size": 1_000_000, "linger.ms": 50 }, timeoutMs: 60_000 });
   const [p] = await queryOffsets(cluster.bootstrap, "big");
   assert.is(p.high, 7000);
   assert.ok(p.low > 0 && p.low < 7000, `low watermark ${p.low}`);
