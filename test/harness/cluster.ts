@@ -92,7 +92,7 @@ export function buildMockCluster(): Promise<string> {
     const tmp = `${mockClusterBinary}.${process.pid}.tmp`;
     try {
       await new Promise<void>((resolve, reject) => {
-        execFile("gcc", ["-O2", "-Wall", "-o", tmp, source, "-lrdkafka"], (err, _out, stderr) => {
+        execFile("gcc", ["-O2", "-Wall", "-o", tmp, source, "-lrdkafka"], { timeout: 180_000 }, (err, _out, stderr) => {
           if (err) reject(new Error(`Cannot build ${mockClusterBinary} (needs gcc and librdkafka-dev; run scripts/setup.sh): ${stderr || err.message}`));
           else resolve();
         });
