@@ -83,7 +83,12 @@ export interface ProducerOptions<K = string | Uint8Array, V = string | Uint8Arra
   requestTimeoutMs?: number;
   /** Largest Produce request in bytes; a larger record fails at once with RECORD_TOO_LARGE. @default 1048576 */
   maxRequestSize?: number;
-  /** Bytes the producer may hold in unsent and unacknowledged batches. @default 33554432 */
+  /**
+   * Bytes the producer may hold in unsent and unacknowledged batches; records that cannot be
+   * appended yet (no metadata or codec yet, or the batches full) wait for up to `maxBlockMs`, and
+   * may hold at most as many bytes again: a send that finds that full fails at once with
+   * BUFFER_EXHAUSTED (for `produce()`: through `onError`). @default 33554432
+   */
   bufferMemory?: number;
   /** How long `send` waits for buffer room or for a topic's metadata before failing. @default 60000 */
   maxBlockMs?: number;

@@ -45,8 +45,8 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
-/** Slots per record waiting for codec, metadata or buffer room: record, key, value, resolve, reject, deadline. */
-const W = 6;
+/** Slots per record waiting for codec, metadata or buffer room: record, key, value, resolve, reject, deadline, size. */
+const W = 7;
 
 function utf8Length(s: string): number {
   let n = 0;
@@ -69,6 +69,13 @@ function byteLength(v: Uint8Array | string | null, exact: boolean): number {
 function headersSize(h: Record<string, string | Uint8Array | null>, exact: boolean): number {
   let n = 0;
   for (const k in h) n += 10 + byteLength(k, exact) + byteLength(h[k], exact);
+  return n;
+}
+
+/** What a waiting record holds, roughly (string lengths in code units): counted against bufferMemory. */
+function waitingSize(key: Uint8Array | string | null, value: Uint8Array | string | null, h: Record<string, string | Uint8Array | null> | undefined): number {
+  let n = RECORD_OVERHEAD + (key === null ? 0 : key.length) + (value === null ? 0 : value.length);
+  if (h) for (const k in h) n += 10 + k.length + (h[k]?.length ?? 0);
   return n;
 }
 
@@ -99,6 +106,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   #codec: Codec | undefined;
   #startError: KafkasmError | undefined;
   #bufferUsed = 0;
+  /** Bytes of the records in #waiters (see waitingSize), bounded by bufferMemory. */
+  #waitingBytes = 0;
   /** Records waiting (W slots each, no object per record), oldest first from #waitHead. */
   #waiters: unknown[] = [];
   #waitHead = 0;
@@ -407,7 +416,15 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       return;
     }
     if (this.#waitHead < this.#waiters.length || !this.#tryAppend(record, key, value, resolve, reject)) {
-      this.#waiters.push(record, key, value, resolve, reject, this.#clock.now() + this.#config.maxBlockMs);
+      // Waiting records are bounded in bytes too (by bufferMemory, apart from the batches'), or a
+      // cluster that stays unreachable would let them grow without limit for maxBlockMs.
+      const size = waitingSize(key, value, record.headers);
+      if (this.#waitingBytes + size > this.#config.bufferMemory && this.#waitHead < this.#waiters.length) {
+        this.#fail(record, resolve, reject, this.#waitQueueFullError());
+        return;
+      }
+      this.#waitingBytes += size;
+      this.#waiters.push(record, key, value, resolve, reject, this.#clock.now() + this.#config.maxBlockMs, size);
       this.#armWaitTimer();
     }
   }
@@ -533,6 +550,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     while (this.#waitHead < w.length) {
       const h = this.#waitHead;
       if (!this.#tryAppend(w[h] as ProducerRecord<K, V>, w[h + 1] as Uint8Array | string | null, w[h + 2] as Uint8Array | string | null, w[h + 3], w[h + 4])) break;
+      this.#waitingBytes -= w[h + 6] as number;
       w.fill(undefined, h, h + W);
       this.#waitHead = h + W;
       this.#waitersDequeued++;
@@ -541,6 +559,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     if (this.#waitHead === w.length) {
       this.#waiters = [];
       this.#waitHead = 0;
+      this.#waitingBytes = 0;
       if (this.#sender.pressure) this.#sender.pressure = false;
     } else if (this.#waitHead > 1024 * W && this.#waitHead * 2 > w.length) {
       this.#waiters = w.slice(this.#waitHead);
@@ -587,6 +606,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       const err = errorFor(record, w[h + 5] as number);
       if (!err) break;
       const resolve = w[h + 3], reject = w[h + 4];
+      this.#waitingBytes -= w[h + 6] as number;
       w.fill(undefined, h, h + W);
       this.#waitHead = h + W;
       this.#waitersDequeued++;
@@ -596,10 +616,20 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     if (this.#waitHead === w.length) {
       this.#waiters = [];
       this.#waitHead = 0;
+      this.#waitingBytes = 0;
       this.#sender.pressure = false;
     }
     for (const t of failedTopics) this.#metadata.forget(t);
     this.#notifyWaiterEvents();
+  }
+
+  #waitQueueFullError(): KafkasmError {
+    const head = this.#waiters[this.#waitHead] as ProducerRecord<K, V>;
+    const why = this.#codec === undefined ? "the codec to load"
+      : this.#metadata.topics.get(head.topic)?.partitions == null ? `metadata of topic ${JSON.stringify(head.topic)}`
+      : "room in bufferMemory";
+    return new ClientError("BUFFER_EXHAUSTED",
+      `Cannot send: records waiting for ${why} already hold ${this.#waitingBytes} bytes of bufferMemory ${this.#config.bufferMemory} (besides ${this.#bufferUsed} bytes in batches)`);
   }
 
   #blockedError(record: ProducerRecord<K, V>): KafkasmError {

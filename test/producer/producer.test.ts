@@ -166,7 +166,7 @@ test("a record over maxRequestSize fails at once with RECORD_TOO_LARGE naming si
   await producer.close();
 });
 
-test("bufferMemory full: send waits for room up to maxBlockMs, then rejects with BUFFER_EXHAUSTED", async () => {
+test("bufferMemory full: send waits for room up to maxBlockMs, then rejects with BUFFER_EXHAUSTED; beyond bufferMemory of waiting records, at once", async () => {
   const clock = new ManualClock();
   const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 1 }], setTimeout: (fn, ms) => clock.setTimeout(fn, ms) });
   const producer = new Producer({ brokers: cluster.bootstrap, transport: cluster.transport, clock, bufferMemory: 4096, maxBlockMs: 500, batchSize: 2048 });
@@ -174,11 +174,18 @@ test("bufferMemory full: send waits for room up to maxBlockMs, then rejects with
   // The broker holds every response for 10 s: memory is not freed.
   cluster.inject({ apiKey: ApiKey.Produce, count: Infinity, action: { delayMs: 10_000 } });
   const results: unknown[] = [];
-  for (let i = 0; i < 10; i++) producer.send({ topic: "t", value: "x".repeat(1000) }).then((m) => results.push(m.offset), (e) => results.push(e.code));
-  await clock.advance(499);
-  assert.is(results.length, 0);
+  const messages: string[] = [];
+  for (let i = 0; i < 10; i++) producer.send({ topic: "t", value: "x".repeat(1000) }).then((m) => results.push(m.offset), (e) => { results.push(e.code); messages.push(e.message); });
+  await clock.advance(1);
+  // A few fit in batches; of the rest, at most 4 KB (3 records) may wait; the others fail at once.
+  const immediate = results.length;
+  assert.ok(immediate >= 1 && results.every((r) => r === "BUFFER_EXHAUSTED"), String(results));
+  assert.match(messages[0], /records waiting for room in bufferMemory already hold \d+ bytes of bufferMemory 4096/);
+  await clock.advance(498);
+  assert.is(results.length, immediate);
   await clock.advance(2);
-  assert.ok(results.length > 0 && results.every((r) => r === "BUFFER_EXHAUSTED"), String(results));
+  assert.ok(results.length > immediate && results.every((r) => r === "BUFFER_EXHAUSTED"), String(results));
+  assert.match(messages.at(-1)!, /stayed full for maxBlockMs 500/);
   const accepted = 10 - results.length;
   assert.ok(accepted >= 3 && accepted <= 5, `accepted ${accepted}`);
   // The fake answers one connection's requests in turn: each held response takes 10 s.
@@ -190,10 +197,13 @@ test("bufferMemory full: send waits for room up to maxBlockMs, then rejects with
 
 test("bufferMemory: waiting sends go through in order once acknowledgements free memory", async () => {
   const { cluster, producer } = setup({ bufferMemory: 4096, batchSize: 1024 }, 1, 1);
-  const ps = Array.from({ length: 40 }, (_, i) => producer.send({ topic: "t", value: `${i}`.padEnd(500, ".") }));
+  await producer.send({ topic: "t", value: "warm-up" }); // codec and metadata ready: records go to batches first
+  // 4 KB in batches (one 500-byte record per 1 KB batch) plus up to 4 KB waiting: 10 fit.
+  const n = 10;
+  const ps = Array.from({ length: n }, (_, i) => producer.send({ topic: "t", value: `${i}`.padEnd(500, ".") }));
   const metas = await Promise.all(ps);
-  assert.equal(metas.map((m) => m.offset), Array.from({ length: 40 }, (_, i) => i));
-  assert.equal(cluster.values("t", 0).map((v) => parseInt(v!, 10)), Array.from({ length: 40 }, (_, i) => i));
+  assert.equal(metas.map((m) => m.offset), Array.from({ length: n }, (_, i) => i + 1));
+  assert.equal(cluster.values("t", 0).slice(1).map((v) => parseInt(v!, 10)), Array.from({ length: n }, (_, i) => i));
   await producer.close();
 });
 
