@@ -62,6 +62,9 @@ export class Sender {
   #closed = false;
   #drainBound = () => this.#drain();
   #txn: TransactionManager | null = null;
+  /** The ProducerId and epoch the partitions' sequences belong to. */
+  #sequencesPid = -1;
+  #sequencesEpoch = -1;
 
   constructor(config: ResolvedConfig, clock: Clock, brokers: Brokers, metadata: MetadataCache, pid: ProducerIdState | null, hooks: SenderHooks) {
     this.#config = config;
@@ -112,6 +115,9 @@ export class Sender {
     tp.queue.push(b);
     tp.open = b;
     this.active.add(tp);
+    // Connect to the leader now rather than when linger ends: a flush on page hide (or close)
+    // then finds the connection open instead of needing a handshake.
+    if (tp.leaderId >= 0) this.#brokers.ready(tp.leaderId);
     return b;
   }
 
@@ -140,6 +146,12 @@ export class Sender {
       }
     }
 
+    if (pid && (pid.producerId !== this.#sequencesPid || pid.producerEpoch !== this.#sequencesEpoch)) {
+      // A new ProducerId or epoch: every partition starts again at sequence 0, before any batch is stamped.
+      this.#sequencesPid = pid.producerId;
+      this.#sequencesEpoch = pid.producerEpoch;
+      this.#resetSequences();
+    }
     const txn = this.#txn;
     if (txn) {
       for (const tp of txn.takeFailedPartitions()) {
@@ -499,10 +511,9 @@ export class Sender {
 
   #initProducerId(): void {
     const pid = this.#pid!;
-    const wasBump = pid.producerId >= 0;
-    const before = `${pid.producerId}/${pid.producerEpoch}`;
+    // Sequences restart in #drain when it sees the new id/epoch: resetting here, microtasks after
+    // the id changed, could zero sequences a drain in between had already used.
     pid.run(this.#brokers, this.#clock, this.#config.retryBackoffMs, this.#config.requestTimeoutMs, () => this.#closed).then(() => {
-      if (wasBump || `${pid.producerId}/${pid.producerEpoch}` !== before) this.#resetSequences();
       this.wake();
     }, () => {
       // No broker answered in time: try again after a backoff.
