@@ -16,6 +16,10 @@ export const STRIDE = 4;
 
 let nextBatchId = 1;
 
+/** Slot arrays of finished batches, cleared and reused: a new batch's array need not grow from empty. */
+const slotPool: unknown[][] = [];
+const SLOT_POOL_MAX = 256;
+
 export class Batch {
   /** Creation order; restores order when retried batches are put back (non-idempotent). */
   readonly id = nextBatchId++;
@@ -24,8 +28,8 @@ export class Batch {
   builder: RecordBatchBuilder | null;
   /** Built RecordBatch bytes (kept for retries: a retry resends the same bytes). */
   bytes: Uint8Array | null = null;
-  /** [record, resolve|callback|null, reject|CALLBACK|null, timestamp] per record. */
-  slots: unknown[] = [];
+  /** [record, resolve|callback|null, reject|CALLBACK|null, timestamp] per record; the array may be longer (reused). */
+  slots: unknown[] = slotPool.pop() ?? [];
   recordCount = 0;
   /** Bytes counted against bufferMemory. */
   accounted = 0;
@@ -50,6 +54,18 @@ export class Batch {
     this.createdAt = now;
   }
 
+  /** Records one appended record's slots. */
+  add(record: unknown, resolve: unknown, reject: unknown, timestamp: number): void {
+    const s = this.slots;
+    const i = this.recordCount * STRIDE;
+    if (i < s.length) {
+      s[i] = record; s[i + 1] = resolve; s[i + 2] = reject; s[i + 3] = timestamp;
+    } else {
+      s.push(record, resolve, reject, timestamp);
+    }
+    this.recordCount++;
+  }
+
   /** Resolves when the batch is complete (acknowledged or failed). */
   whenDone(): Promise<void> {
     if (this.done) return Promise.resolve();
@@ -58,10 +74,11 @@ export class Batch {
 
   /** Completes every record with its metadata. `baseOffset` -1 (acks 0, unknown) gives offset -1 for all. */
   succeed(baseOffset: number, logAppendTime: number, onCallbackError: (e: unknown) => void): void {
+    if (this.done) return;
     const s = this.slots;
     const topic = this.tp.topic;
     const partition = this.tp.partition;
-    for (let i = 0, j = 0; i < s.length; i += STRIDE, j++) {
+    for (let i = 0, j = 0, end = this.recordCount * STRIDE; i < end; i += STRIDE, j++) {
       const resolve = s[i + 1] as ((v: unknown) => void) | ((e: unknown, m?: RecordMetadata) => void) | null;
       if (resolve === null) continue; // produce(): nothing to tell
       const meta: RecordMetadata = {
@@ -79,8 +96,9 @@ export class Batch {
   /** Fails every record with `error`: promise rejected or callback called; fire-and-forget records go to `onError`. */
   fail(error: KafkasmError, onError: ((e: KafkasmError, r: ProducerRecord<any, any>) => void) | undefined,
     onDeadLetter: ((r: ProducerRecord<any, any>, e: KafkasmError) => void) | undefined, onCallbackError: (e: unknown) => void): void {
+    if (this.done) return;
     const s = this.slots;
-    for (let i = 0; i < s.length; i += STRIDE) {
+    for (let i = 0, end = this.recordCount * STRIDE; i < end; i += STRIDE) {
       failSlot(s[i] as ProducerRecord<any, any>, s[i + 1], s[i + 2], error, onError, onDeadLetter, onCallbackError);
     }
     this.finish();
@@ -88,7 +106,12 @@ export class Batch {
 
   private finish(): void {
     this.done = true;
+    const s = this.slots;
     this.slots = [];
+    if (slotPool.length < SLOT_POOL_MAX && s.length <= 65536) {
+      s.fill(undefined, 0, this.recordCount * STRIDE);
+      slotPool.push(s);
+    }
     if (this.builder) {
       this.builder.release();
       this.builder = null;

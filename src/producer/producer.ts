@@ -516,8 +516,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       b.builder!.append(timestamp, key, value, headers);
       this.#sender.wake();
     }
-    b.slots.push(record, resolve, reject, timestamp);
-    b.recordCount++;
+    b.add(record, resolve, reject, timestamp);
     const staged = b.builder!.sizeInBytes;
     if (staged > b.accounted) {
       this.#bufferUsed += staged - b.accounted;
