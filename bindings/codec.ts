@@ -343,8 +343,8 @@ export interface RecordBatchBuilder {
   readonly sizeInBytes: number;
   /** Encodes the staged records as one RecordBatch v2 (uncompressed) and returns a copy the caller owns. */
   build(header: BatchHeader): Uint8Array;
-  /** Same, with the records section compressed by `codec` (attribute bits set accordingly). */
-  buildCompressed(header: BatchHeader, codec: CompressionCodec): Promise<Uint8Array>;
+  /** Same, with the records section compressed by `codec` (attribute bits set accordingly); synchronous when `codec.compress` is. */
+  buildCompressed(header: BatchHeader, codec: CompressionCodec): Uint8Array | Promise<Uint8Array>;
   /** Returns its staging memory to the pool; the builder must not be used after. */
   release(): void;
   /** Fixes the timestamp deltas are relative to (default: the first record's). Only while empty. */
@@ -477,12 +477,16 @@ class WasmRecordBatchBuilder implements RecordBatchBuilder {
     return this.codec.u8.slice(out, out + n);
   }
 
-  async buildCompressed(header: BatchHeader, codec: CompressionCodec): Promise<Uint8Array> {
+  buildCompressed(header: BatchHeader, codec: CompressionCodec): Uint8Array | Promise<Uint8Array> {
     const [out, n] = this.encode(header, codec.attribute, `build a ${codec.name} RecordBatch`);
     const u8 = this.codec.u8;
     const head = u8.slice(out, out + BATCH_HEADER_SIZE);
-    // Copy: the codec may be async, and the shared output region is reused by the next build.
-    const compressed = await codec.compress(u8.slice(out + BATCH_HEADER_SIZE, out + n));
+    // A view, no copy: compress reads its input before it returns (CompressionCodec's contract).
+    const c = codec.compress(u8.subarray(out + BATCH_HEADER_SIZE, out + n));
+    return c instanceof Uint8Array ? this.frame(head, c) : c.then((c) => this.frame(head, c));
+  }
+
+  private frame(head: Uint8Array, compressed: Uint8Array): Uint8Array {
     const batch = new Uint8Array(BATCH_HEADER_SIZE + compressed.length);
     batch.set(head);
     batch.set(compressed, BATCH_HEADER_SIZE);

@@ -12,7 +12,10 @@ export const compressionAttribute: Readonly<Record<CompressionName, 0 | 1 | 2 | 
 export interface CompressionCodec {
   readonly name: Exclude<CompressionName, "none">;
   readonly attribute: 1 | 2 | 3 | 4;
-  /** Compresses a records section. May be async (gzip through CompressionStream is). */
+  /**
+   * Compresses a records section. May be async (gzip through CompressionStream is), but reads or
+   * copies `data` before returning: callers pass a view of memory they reuse at once.
+   */
   compress(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
   /**
    * Decompresses a records section, refusing to produce more than `maxOutputBytes` (a compressed

@@ -49,7 +49,8 @@ export const gzipCodec: CompressionCodec = {
   name: "gzip",
   attribute: 1,
   compress(data: Uint8Array): Promise<Uint8Array> {
-    return run(new CompressionStream("gzip"), data, Infinity, "compress");
+    // A copy: the stream reads it later, and the caller may reuse `data`'s memory at once.
+    return run(new CompressionStream("gzip"), data.slice(), Infinity, "compress");
   },
   decompress(data: Uint8Array, maxOutputBytes: number): Promise<Uint8Array> {
     if (data.length === 0) {

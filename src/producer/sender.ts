@@ -251,24 +251,33 @@ export class Sender {
       const builder = b.builder!;
       if (this.#compression) {
         if ((b as { compressing?: boolean }).compressing) return false;
-        (b as { compressing?: boolean }).compressing = true;
         const placeholder = this.#txn ? NO_PRODUCER_TXN : NO_PRODUCER;
-        builder.buildCompressed(placeholder, this.#compression)
+        const finish = (bytes: Uint8Array) => {
           // Compression that does not shrink the batch (random or encrypted values) would only cost
           // every reader a decompression: send it uncompressed (attributes say none), as franz-go does.
-          .then((bytes) => (b.done || bytes.length < builder.sizeInBytes ? bytes : builder.build(placeholder)))
-          .then((bytes) => {
-            if (b.done) return;
-            b.bytes = bytes;
-            builder.release();
-            b.builder = null;
-            this.#encoded(b);
-            this.wake();
-          }, (e: unknown) => {
-            if (b.done) return;
-            this.#finalFail(b, e instanceof KafkaError || e instanceof ClientError ? e : new ClientError("COMPRESSION_ERROR", `Cannot compress a batch for ${JSON.stringify(tp.topic)}/${tp.partition}: ${(e as Error)?.message ?? e}`, { cause: e }));
-            this.wake();
-          });
+          b.bytes = bytes.length < builder.sizeInBytes ? bytes : builder.build(placeholder);
+          builder.release();
+          b.builder = null;
+          this.#encoded(b);
+        };
+        let r: Uint8Array | Promise<Uint8Array>;
+        try {
+          r = builder.buildCompressed(placeholder, this.#compression);
+          // A synchronous codec (snappy, lz4, zstd): the batch goes out in this drain, not a later one.
+          if (r instanceof Uint8Array) return finish(r), this.#prepare(b);
+        } catch (e) {
+          r = Promise.reject(e);
+        }
+        (b as { compressing?: boolean }).compressing = true;
+        r.then((bytes) => {
+          if (b.done) return;
+          finish(bytes);
+          this.wake();
+        }).catch((e: unknown) => {
+          if (b.done) return;
+          this.#finalFail(b, e instanceof KafkaError || e instanceof ClientError ? e : new ClientError("COMPRESSION_ERROR", `Cannot compress a batch for ${JSON.stringify(tp.topic)}/${tp.partition}: ${(e as Error)?.message ?? e}`, { cause: e }));
+          this.wake();
+        });
         return false;
       }
       if (pid) {
