@@ -115,9 +115,6 @@ export class Sender {
     tp.queue.push(b);
     tp.open = b;
     this.active.add(tp);
-    // Connect to the leader now rather than when linger ends: a flush on page hide (or close)
-    // then finds the connection open instead of needing a handshake.
-    if (tp.leaderId >= 0) this.#brokers.ready(tp.leaderId);
     return b;
   }
 
@@ -185,6 +182,9 @@ export class Sender {
       const at = this.#readyAt(tp.queue[0]);
       if (at > now) {
         nextWake = Math.min(nextWake, at);
+        // Connect to the leader while the batch lingers rather than when it is due: a flush on page
+        // hide (or close) then finds the connection open instead of needing a handshake.
+        this.#brokers.ready(tp.leaderId);
         continue;
       }
       let g = groups.get(tp.leaderId);

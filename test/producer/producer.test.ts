@@ -56,8 +56,18 @@ test("acks 0: the broker sends no response and send resolves once written, with 
 });
 
 test("one Produce request per broker carries every ready partition of that broker", async () => {
-  const { cluster, producer } = setup({ lingerMs: 20 }, 4, 2);
-  await Promise.all([0, 1, 2, 3].map((p) => producer.send({ topic: "t", value: `v${p}`, partition: p })));
+  // A manual clock: on a loaded machine, real milliseconds passing between the appends would give
+  // the batches different linger deadlines (and so separate requests).
+  const clock = new ManualClock();
+  const cluster = new FakeCluster({ brokers: 2, topics: [{ name: "t", partitions: 4 }], setTimeout: (fn, ms) => clock.setTimeout(fn, ms) });
+  const producer = new Producer({ brokers: cluster.bootstrap, transport: cluster.transport, clock, lingerMs: 20 });
+  let done = false;
+  const all = Promise.all([0, 1, 2, 3].map((p) => producer.send({ topic: "t", value: `v${p}`, partition: p }))).then(() => { done = true; });
+  for (let i = 0; i < 500 && !done; i++) {
+    await new Promise((r) => setTimeout(r, 1));
+    await clock.advance(5);
+  }
+  await all;
   const produces = cluster.requestsOf(ApiKey.Produce);
   assert.is(produces.length, 2);
   for (const r of produces) assert.is(r.request.topics[0].partitions.length, 2);
