@@ -5,8 +5,8 @@ import lz4js from "lz4js";
 import { readFileSync } from "node:fs";
 import { loadLz4 } from "../../bindings/compression.ts";
 import { loadCompressionCodec } from "../../src/compression/index.ts";
-import { ClientError } from "../../src/errors.ts";
 import { edgeCases, noise, sameBytes, telemetryCorpus } from "./corpus.ts";
+import { rejectsWithCompressionError as rejects } from "./reject.ts";
 
 const lz4 = await loadLz4();
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/compression/${name}`, import.meta.url)));
@@ -90,16 +90,6 @@ test("the lz4 codec from the registry has attribute 3 and round-trips", async ()
   const data = telemetryCorpus(10_000);
   assert.ok(sameBytes(await codec.decompress(await codec.compress(data), 10_000), data));
 });
-
-function rejects(f: () => unknown, match: RegExp): void {
-  try { f(); } catch (e) {
-    assert.instance(e, ClientError);
-    assert.is((e as ClientError).code, "COMPRESSION_ERROR");
-    assert.match((e as Error).message, match);
-    return;
-  }
-  assert.unreachable("expected a COMPRESSION_ERROR");
-}
 
 test("lz4 rejects malformed frames with COMPRESSION_ERROR", () => {
   const data = telemetryCorpus(100_000);

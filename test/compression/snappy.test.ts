@@ -6,6 +6,7 @@ import { loadSnappy } from "../../bindings/compression.ts";
 import { loadCompressionCodec } from "../../src/compression/index.ts";
 import { ClientError } from "../../src/errors.ts";
 import { edgeCases, noise, sameBytes, telemetryCorpus } from "./corpus.ts";
+import { rejectsWithCompressionError as rejects } from "./reject.ts";
 
 const snappy = await loadSnappy();
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -92,16 +93,6 @@ test("the snappy codec from the registry has attribute 2 and round-trips", async
   const data = telemetryCorpus(10_000);
   assert.ok(sameBytes(await codec.decompress(await codec.compress(data), 10_000), data));
 });
-
-function rejects(f: () => unknown, match: RegExp): void {
-  try { f(); } catch (e) {
-    assert.instance(e, ClientError);
-    assert.is((e as ClientError).code, "COMPRESSION_ERROR");
-    assert.match((e as Error).message, match);
-    return;
-  }
-  assert.unreachable("expected a COMPRESSION_ERROR");
-}
 
 test("snappy rejects malformed data with COMPRESSION_ERROR", () => {
   const data = telemetryCorpus(100_000);

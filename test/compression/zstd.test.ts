@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import * as bokuweb from "@bokuweb/zstd-wasm";
 import { loadZstd } from "../../bindings/compression.ts";
 import { loadCompressionCodec } from "../../src/compression/index.ts";
-import { ClientError } from "../../src/errors.ts";
 import { edgeCases, sameBytes, telemetryCorpus } from "./corpus.ts";
+import { rejectsWithCompressionError as rejects } from "./reject.ts";
 
 const zstd = await loadZstd();
 await bokuweb.init();
@@ -39,16 +39,6 @@ test("the zstd codec from the registry has attribute 4 and round-trips", async (
   const data = telemetryCorpus(10_000);
   assert.ok(sameBytes(await codec.decompress(await codec.compress(data), 10_000), data));
 });
-
-function rejects(f: () => unknown, match: RegExp): void {
-  try { f(); } catch (e) {
-    assert.instance(e, ClientError);
-    assert.is((e as ClientError).code, "COMPRESSION_ERROR");
-    assert.match((e as Error).message, match);
-    return;
-  }
-  assert.unreachable("expected a COMPRESSION_ERROR");
-}
 
 test("zstd rejects malformed frames with COMPRESSION_ERROR", () => {
   const data = telemetryCorpus(100_000);
