@@ -21,11 +21,13 @@ const slotPool: unknown[][] = [];
 const SLOT_POOL_MAX = 256;
 
 export class Batch {
-  /** Creation order; restores order when retried batches are put back (non-idempotent). */
-  readonly id = nextBatchId++;
-  readonly tp: PartitionState;
-  readonly createdAt: number;
-  builder: RecordBatchBuilder | null;
+  /** Creation order; restores order when retried batches are put back (non-idempotent). Halves of a
+   *  split batch (split.ts) take ids between its id and the next batch's. */
+  id = nextBatchId++;
+  // `declare`: assigned in the constructor; a bare field definition would cost browser bundle bytes.
+  declare readonly tp: PartitionState;
+  declare readonly createdAt: number;
+  declare builder: RecordBatchBuilder | null;
   /** Built RecordBatch bytes (kept for retries: a retry resends the same bytes). */
   bytes: Uint8Array | null = null;
   /** [record, resolve|callback|null, reject|CALLBACK|null, timestamp] per record; the array may be longer (reused). */
@@ -141,8 +143,8 @@ export function failSlot(record: ProducerRecord<any, any>, resolve: unknown, rej
 
 /** One topic-partition: its leader, its batches, and (idempotent) its sequence state. */
 export class PartitionState {
-  readonly topic: string;
-  readonly partition: number;
+  declare readonly topic: string;
+  declare readonly partition: number;
   leaderId = -1;
   leaderEpoch = -1;
   /** Batches not in flight, oldest first; the last one may be open for appends. */
@@ -163,7 +165,7 @@ export class PartitionState {
 
 /** A topic's metadata and partitions, as far as known. */
 export class TopicState {
-  readonly name: string;
+  declare readonly name: string;
   /** Null until the first metadata answer with partitions. */
   partitions: PartitionState[] | null = null;
   /** Partitions with a known leader (the sticky partitioner prefers them). */

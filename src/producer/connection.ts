@@ -40,9 +40,10 @@ export interface ConnectionOptions {
 export type VersionRanges = Map<number, { minVersion: number; maxVersion: number }>;
 
 export class Connection {
-  readonly address: BrokerAddress;
+  // `declare`: not defined until assigned; a bare field definition would cost browser bundle bytes.
+  declare readonly address: BrokerAddress;
   /** Filled by the owner after the ApiVersions handshake. */
-  versions: VersionRanges | undefined;
+  declare versions: VersionRanges | undefined;
   #transport: Transport;
   #opts: ConnectionOptions;
   #socket: TransportSocket | undefined;
@@ -77,9 +78,6 @@ export class Connection {
   }
   get isClosed(): boolean {
     return this.#closed;
-  }
-  get isReady(): boolean {
-    return this.#socket !== undefined && !this.#closed;
   }
 
   /** Opens the socket (once); rejects with a retriable CONNECTION_ERROR. */

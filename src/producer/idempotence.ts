@@ -51,8 +51,9 @@ export class ProducerIdState {
   producerEpoch = -1;
   /** Set after a sequence gap or lost producer state; the sender stops and bumps once nothing is in flight. */
   bumpNeeded = false;
-  /** A fatal InitProducerId failure (e.g. CLUSTER_AUTHORIZATION_FAILED): every record fails with it. */
-  fatal: KafkasmError | undefined;
+  /** A fatal InitProducerId failure (e.g. CLUSTER_AUTHORIZATION_FAILED): every record fails with it.
+   *  (`declare`: undefined until then; a bare field definition would cost browser bundle bytes.) */
+  declare fatal: KafkasmError | undefined;
   #busy: Promise<void> | null = null;
 
   get ready(): boolean {

@@ -86,11 +86,6 @@ export class Sender {
     this.#compression = compression;
   }
 
-  /** Produce requests awaiting a response. */
-  get inFlightRequests(): number {
-    return this.#inFlightRequests;
-  }
-
   /** Schedules a drain on the next microtask (coalesced). */
   wake(): void {
     if (this.#scheduled || this.#closed) return;
@@ -147,7 +142,7 @@ export class Sender {
       // A new ProducerId or epoch: every partition starts again at sequence 0, before any batch is stamped.
       this.#sequencesPid = pid.producerId;
       this.#sequencesEpoch = pid.producerEpoch;
-      this.#resetSequences();
+      this.resetSequences();
     }
     const txn = this.#txn;
     if (txn) {
@@ -383,6 +378,13 @@ export class Sender {
       const err = kafkaErrorFor(code, `Produce to ${JSON.stringify(tp.topic)}/${tp.partition} on broker ${leader}${pr.errorMessage ? ` (${pr.errorMessage})` : ""}${size}`);
       if (isStaleMetadataError(code)) this.#metadata.request();
       const pid = this.#pid;
+      if (code === 10 && b.recordCount > 1 && !pid) {
+        // Resent as two batches of half as many records by split.ts (loaded now); `b` holds its place meanwhile.
+        this.#requeue(b, Infinity);
+        import("./split.ts").then((m) => m.split(b, this, this.#codec, this.#config, this.#hooks))
+          .catch(() => (this.#finalFail(b, err), this.wake()));
+        continue;
+      }
       if (this.#txn && (code === OUT_OF_ORDER_SEQUENCE_NUMBER || code === UNKNOWN_PRODUCER_ID)) {
         // In a transaction these make it abortable; abortTransaction() bumps the epoch.
         this.#finalFail(b, err);
@@ -437,16 +439,11 @@ export class Sender {
   /** Retries a retriable failure (after backoff) unless retries or the delivery timeout are used up. */
   #retryOrFail(b: Batch, err: KafkasmError, forceRetriable = false): void {
     if (b.done) return;
-    this.#removeInFlight(b);
     b.lastError = err;
     const now = this.#clock.now();
     const config = this.#config;
     const deadline = b.createdAt + config.deliveryTimeoutMs;
-    if (!(err.retriable || forceRetriable) || this.#closed) {
-      this.#finalFail(b, err);
-      return;
-    }
-    if (b.attempts > config.retries) {
+    if (!(err.retriable || forceRetriable) || this.#closed || b.attempts > config.retries) {
       this.#finalFail(b, err);
       return;
     }
@@ -455,13 +452,18 @@ export class Sender {
       return;
     }
     // A retry due after the deadline never happens: #expire fails the batch at the deadline.
-    b.retryAt = now + this.backoff(b.attempts);
-    // Back into the queue in creation order (= sequence order with idempotence).
+    this.#requeue(b, now + this.backoff(b.attempts));
+    if (this.#pid) b.tp.recovering = true;
+  }
+
+  /** Puts `b` back into its queue in creation order (= sequence order with idempotence), to be resent at `retryAt`. */
+  #requeue(b: Batch, retryAt: number): void {
+    this.#removeInFlight(b);
+    b.retryAt = retryAt;
     const q = b.tp.queue;
     let i = 0;
     while (i < q.length && q[i].id < b.id) i++;
     q.splice(i, 0, b);
-    if (this.#pid) b.tp.recovering = true;
     this.active.add(b.tp);
   }
 
@@ -532,10 +534,6 @@ export class Sender {
 
   /** After a new epoch or ProducerId: every partition starts at sequence 0; queued batches get new sequences when resent. */
   resetSequences(): void {
-    this.#resetSequences();
-  }
-
-  #resetSequences(): void {
     for (const t of this.#metadata.topics.values()) {
       if (!t.partitions) continue;
       for (const tp of t.partitions) {

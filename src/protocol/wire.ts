@@ -25,8 +25,9 @@ export interface UnknownTaggedField {
 
 /** Appends Kafka primitives into one growing buffer. `finish()` returns the bytes written. */
 export class Writer {
-  private buf: Uint8Array;
-  private view: DataView;
+  // `declare`: assigned in the constructor; a bare field definition would cost browser bundle bytes.
+  private declare buf: Uint8Array;
+  private declare view: DataView;
   /** Bytes written so far. */
   pos = 0;
 
@@ -203,12 +204,13 @@ function protocolError(message: string): ClientError {
 
 /** Reads Kafka primitives from a byte range; every read is bounds-checked. */
 export class Reader {
-  readonly bytes: Uint8Array;
-  private readonly view: DataView;
+  // `declare`: assigned in the constructor (as in Writer).
+  declare readonly bytes: Uint8Array;
+  private declare readonly view: DataView;
   /** Offset of the next byte to read, relative to `bytes`. */
-  pos: number;
+  declare pos: number;
   /** End of the readable range (exclusive). */
-  readonly end: number;
+  declare readonly end: number;
 
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
     this.bytes = bytes;

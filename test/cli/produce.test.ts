@@ -145,14 +145,16 @@ test("empty stdin: exit 0 and {records: 0, failed: 0}", async () => {
 test("records the broker rejects: exit 1, the Kafka error code on stderr, failed count in the JSON", async () => {
   if (cluster.external) return;
   await cluster.createTopic("cli-reject", 1);
-  // MESSAGE_TOO_LARGE (10) is not retriable: every record of the batch fails at once.
-  await cluster.pushRequestErrors(ApiKey.Produce, [10]);
+  // INVALID_RECORD (87) is not retriable: every record of the batch fails at once. (Not
+  // MESSAGE_TOO_LARGE: the producer splits such a batch and resends the halves.)
+  await cluster.pushRequestErrors(ApiKey.Produce, [87]);
   const r = await produce(["--brokers", cluster.bootstrap, "--topic", "cli-reject", "--acks", "1", "--no-idempotent", "--linger-ms", "50"], "a\nb\nc\n");
   await cluster.clearRequestErrors(ApiKey.Produce);
   assert.is(r.code, 1);
   assert.is(r.summary.records, 3);
   assert.is(r.summary.failed, 3);
-  assert.match(r.stderr, /MESSAGE_TOO_LARGE/);
+  // The broker's error (Kafka's name and the Produce request), not the client's own INVALID_RECORD.
+  assert.match(r.stderr, /INVALID_RECORD: Produce to "cli-reject"\/0 on broker/);
   assert.match(r.stderr, /3 of 3 records failed/);
   const offsets = await queryOffsets(cluster.bootstrap, "cli-reject");
   assert.is(offsets[0]!.high, 0);

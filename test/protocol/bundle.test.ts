@@ -1,6 +1,6 @@
 // The browser bundle (scripts/bundles.mjs) carries only the client's half of the protocol: the broker's
-// half (decodeRequest/encodeResponse, in the `<Name>Server` exports) and the transaction APIs stay out
-// of what a page loads before it produces. Guards the size budget's two biggest savings (bench/size.ts).
+// half (decodeRequest/encodeResponse, in the `<Name>Server` exports), the transaction APIs and batch
+// splitting stay out of what a page loads before it produces. Guards the size budget (bench/size.ts).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as esbuild from "esbuild";
@@ -30,18 +30,29 @@ test("the browser bundle's statically loaded files have no request decoder or re
   assert.ok([...loaded].some((p) => /encodeRequest/.test(text(p)) && /decodeResponse/.test(text(p))));
 });
 
-test("transactions (transactions.ts, FindCoordinator, AddPartitionsToTxn, EndTxn) are a chunk loaded on demand", () => {
-  const txnFiles = ["src/producer/transactions.ts", "src/protocol/find-coordinator.ts", "src/protocol/add-partitions-to-txn.ts", "src/protocol/end-txn.ts"];
-  for (const p of loaded) for (const f of txnFiles) assert.not.ok(f in outputs[p].inputs, `${f} is in ${p}`);
+/** `files` are in no statically loaded file but in a chunk of their own, entered at `files[0]`. */
+function assertLoadedOnDemand(files: string[]): void {
+  for (const p of loaded) for (const f of files) assert.not.ok(f in outputs[p].inputs, `${f} is in ${p}`);
   const all = Object.values(outputs).flatMap((o) => Object.keys(o.inputs));
-  for (const f of txnFiles) assert.ok(all.includes(f), `${f} is in some chunk`);
+  for (const f of files) assert.ok(all.includes(f), `${f} is in some chunk`);
   // It shares no module with the entry but errors.ts (shared with the codecs anyway): anything else
   // would be split into one more chunk the page loads up front, costing ~1 KiB gzipped.
-  const txn = Object.keys(outputs).find((k) => outputs[k].entryPoint === "src/producer/transactions.ts")!;
-  for (const imp of outputs[txn].imports) {
+  const chunk = Object.keys(outputs).find((k) => outputs[k].entryPoint === files[0]);
+  assert.ok(chunk, `${files[0]} is the entry of a chunk`);
+  for (const imp of outputs[chunk].imports) {
     if (imp.kind !== "import-statement") continue;
-    assert.equal(Object.keys(outputs[imp.path].inputs), ["src/errors.ts"], `the transactions chunk imports ${imp.path}`);
+    assert.equal(Object.keys(outputs[imp.path].inputs), ["src/errors.ts"], `the ${files[0]} chunk imports ${imp.path}`);
   }
+}
+
+test("transactions (transactions.ts, FindCoordinator, AddPartitionsToTxn, EndTxn) are a chunk loaded on demand", () => {
+  assertLoadedOnDemand(["src/producer/transactions.ts", "src/protocol/find-coordinator.ts", "src/protocol/add-partitions-to-txn.ts", "src/protocol/end-txn.ts"]);
+});
+
+test("MESSAGE_TOO_LARGE batch splitting (split.ts) is a chunk loaded on demand, and the entry imports it only dynamically", () => {
+  assertLoadedOnDemand(["src/producer/split.ts"]);
+  const split = Object.keys(outputs).find((k) => outputs[k].entryPoint === "src/producer/split.ts")!;
+  assert.ok(outputs[entry].imports.some((imp) => imp.kind === "dynamic-import" && imp.path === split), "the entry has a dynamic import() of the split chunk");
 });
 
 test.run();
