@@ -155,10 +155,13 @@ function zigzagSize(n: number): number {
 
 /** Writes a string or bytes at p (room for the worst case is ensured by the caller); returns the byte count. */
 function putBytes(u8: Uint8Array, p: number, v: Uint8Array | string): number {
-  if (typeof v !== "string") {
-    u8.set(v, p); // a copy loop measured no faster even for 10-byte keys
-    return v.length;
-  }
+  // Small so that V8 inlines it into append: the call cost ~10% of an append of bytes.
+  if (typeof v === "string") return putString(u8, p, v);
+  u8.set(v, p); // a copy loop measured no faster even for 10-byte keys
+  return v.length;
+}
+
+function putString(u8: Uint8Array, p: number, v: string): number {
   const n = v.length;
   if (n <= 32) {
     // Short ASCII is most keys; a loop beats encodeInto's call and subarray overhead.
@@ -284,11 +287,6 @@ export class Codec {
       crc = x.crc32cUpdate(crc, s, len);
     }
     return crc >>> 0;
-  }
-
-  /** CRC32C of bytes already in WASM memory. */
-  crc32cAt(ptr: number, len: number): number {
-    return this.exports.crc32cUpdate(0, ptr, len) >>> 0;
   }
 
   /** Java-compatible murmur2 of `bytes` (signed int32, as Kafka's Utils.murmur2). */
@@ -432,7 +430,8 @@ class WasmRecordBatchBuilder implements RecordBatchBuilder {
       p = stageHeaders(u8, dv, p, headers!);
       body += p - start - 8 * hc + headersVarintBytes(dv, start, hc);
     }
-    const base = this.count === 0 && this.baseTimestamp !== this.baseTimestamp ? timestamp : this.baseTimestamp;
+    // Unary + on both arms keeps base an unboxed double (a tagged arm made V8 allocate a number per record).
+    const base = this.count === 0 && this.baseTimestamp !== this.baseTimestamp ? +timestamp : +this.baseTimestamp;
     body += zigzagSize(timestamp - base);
     const recordSize = zigzagSize(body) + body; // the record length is itself a zigzag varint
     if (this.count > 0 && this.size + recordSize > this.capacity) return false;
