@@ -8,6 +8,7 @@ import { consumeAll, consumeBytes, kcatProduce, queryOffsets } from "../harness/
 import { consume } from "../../src/cli/consume.ts";
 import { Producer, KafkasmError, nodeTransport, type RecordMetadata } from "../../src/index.ts";
 import { tick } from "./helpers.ts";
+import { noise } from "../compression/corpus.ts";
 
 const it = process.env.KAFKA_BROKERS ? test.skip : test;
 let cluster: Cluster;
@@ -116,17 +117,6 @@ for (const compression of ["gzip", "snappy", "lz4", "zstd"] as const) {
       assert.is(byN.get(`${i}`)?.key, `k${i % 7}`);
     }
   });
-}
-
-/** Deterministic incompressible bytes (xorshift32). */
-function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = (Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 /** Codec bits (attributes & 7) of every RecordBatch in raw Fetch bytes. */

@@ -3,19 +3,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { FakeCluster } from "../fake/cluster.ts";
 import { Producer } from "../../src/public.ts";
+import { noise } from "../compression/corpus.ts";
 
 const CODECS = [["gzip", 1], ["snappy", 2], ["lz4", 3], ["zstd", 4]] as const;
-
-/** Deterministic incompressible bytes (xorshift32). */
-function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = (Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 function setup(compression: "gzip" | "snappy" | "lz4" | "zstd", extra: Record<string, unknown> = {}) {
   const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 1 }] });
