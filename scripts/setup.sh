@@ -17,6 +17,14 @@ command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 if [ "$profile" = test ]; then
   command -v websockify >/dev/null 2>&1 || missing+=(websockify)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # The real Apache Kafka broker of the integration tests (test/harness/kafka.ts), when this machine has it.
+  if [ -d ../shared/kafka ]; then
+    command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+    # Its compression jars are Debian's and load Debian's native libraries.
+    ls /usr/lib/*/jni/libsnappyjava.so >/dev/null 2>&1 || missing+=(libsnappy-jni)
+    ls /usr/lib/*/libzstd-jni.so >/dev/null 2>&1 || missing+=(libzstd-jni-java)
+    ls /usr/lib/*/jni/liblz4-java.so >/dev/null 2>&1 || missing+=(liblz4-jni)
+  fi
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
