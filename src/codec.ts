@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { getCodec } from "../bindings/codec.ts";
+import { getCodec, partitionForKey as keyPartition } from "../bindings/codec.ts";
 import { ClientError } from "./errors.ts";
 
 export { decodeRecordBatches, decodeRecordBatchesAsync } from "./protocol/record-batch.ts";
@@ -29,7 +29,10 @@ export function murmur2(bytes: Uint8Array): number {
 }
 
 /** The partition Kafka's default partitioner picks for a key hash: `(hash & 0x7fffffff) % numPartitions`. */
-export { partitionForKey } from "../bindings/codec.ts";
+// Not a re-export: that would make our .d.ts load bindings/codec.d.ts, whose WebAssembly types a Node project (no DOM lib) lacks.
+export function partitionForKey(hash: number, numPartitions: number): number {
+  return keyPartition(hash, numPartitions);
+}
 
 /** One record to encode. `timestamp` is milliseconds since the epoch. */
 export interface EncodeRecord {
