@@ -42,10 +42,12 @@ export const ApiKey = {
   ListOffsets: 2,
   Metadata: 3,
   FindCoordinator: 10,
+  SaslHandshake: 17,
   ApiVersions: 18,
   InitProducerId: 22,
   AddPartitionsToTxn: 24,
   EndTxn: 26,
+  SaslAuthenticate: 36,
 } as const;
 
 /** Whether `version` of `api` uses the flexible (compact, tagged-field) encoding. */
