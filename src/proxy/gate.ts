@@ -1,8 +1,9 @@
 /**
  * The proxy's Kafka-aware request gate (sans-IO): reassembles the client's request frames and lets
- * through only allowed API keys and, when a topic allow-list is set, only allowed topics. Without
- * it, a token holder could send any Kafka request through the proxy: DeleteTopics, CreateTopics,
- * Fetch of every topic.
+ * through only allowed API keys, allowed transactional ids and, when a topic allow-list is set, only
+ * allowed topics. Without it, a token holder could send any Kafka request through the proxy:
+ * DeleteTopics, CreateTopics, Fetch of every topic, or InitProducerId with another application's
+ * transactional id (fencing it).
  *
  * Topics are enforced the way Kafka's own ACLs look to a client: a Metadata request naming a topic
  * outside the list is forwarded without it, and the broker's answer gets that topic back with
@@ -10,13 +11,21 @@
  * keeps producing to the allowed topics on the same connection; a Metadata answer for all topics is
  * filtered to the allowed ones (no topic enumeration). A Produce request naming such a topic (which
  * the producer never sends after that Metadata answer) closes the connection.
+ *
+ * Every request expecting an answer is tracked by correlation id until the broker answers it: a
+ * duplicate in-flight id is a protocol violation (it would let a second Metadata answer pass
+ * unfiltered), and a broker answer to no request is refused.
  */
 import { KafkasmError } from "../errors.ts";
-import { ApiKey, type Api } from "../protocol/api.ts";
+import { ApiKey, isFlexible, type Api } from "../protocol/api.ts";
 import { decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, FrameAccumulator, readRequestHeader } from "../protocol/frame.ts";
 import { Metadata, MetadataServer, type MetadataRequest, type MetadataTopic } from "../protocol/metadata.ts";
 import { Produce, ProduceServer } from "../protocol/produce.ts";
-import { ZERO_UUID } from "../protocol/wire.ts";
+import { InitProducerId, InitProducerIdServer } from "../protocol/init-producer-id.ts";
+import { COORDINATOR_TRANSACTION, FindCoordinator, FindCoordinatorServer } from "../protocol/find-coordinator.ts";
+import { AddPartitionsToTxn, AddPartitionsToTxnServer } from "../protocol/add-partitions-to-txn.ts";
+import { EndTxn, EndTxnServer } from "../protocol/end-txn.ts";
+import { Reader, ZERO_UUID } from "../protocol/wire.ts";
 
 /** What a producer needs: Produce, Metadata, ApiVersions, InitProducerId and the transaction APIs. */
 export const PRODUCER_API_KEYS: readonly number[] = [
@@ -24,61 +33,86 @@ export const PRODUCER_API_KEYS: readonly number[] = [
   ApiKey.FindCoordinator, ApiKey.AddPartitionsToTxn, ApiKey.EndTxn,
 ];
 
+const ADD_OFFSETS_TO_TXN = 25;
+const TXN_OFFSET_COMMIT = 28;
 const TOPIC_AUTHORIZATION_FAILED = 29;
 /** Largest broker response the gate will hold to rewrite (a Metadata answer for a huge cluster). */
 const MAX_REWRITTEN_RESPONSE = 100 * 1024 * 1024;
+/** Requests awaiting an answer per connection (the Java producer keeps at most 5 per connection). */
+const MAX_IN_FLIGHT = 1000;
 
-export type GateRefusal = { reason: "API_NOT_ALLOWED" | "TOPIC_NOT_ALLOWED" | "BAD_REQUEST" | "BAD_RESPONSE"; detail: string };
+export type GateRefusal = {
+  reason: "API_NOT_ALLOWED" | "TOPIC_NOT_ALLOWED" | "TRANSACTIONAL_ID_NOT_ALLOWED" | "BAD_REQUEST" | "BAD_RESPONSE";
+  detail: string;
+};
 
 export interface GatePolicy {
   /** Allowed API keys; undefined = any. */
   apiKeys?: readonly number[];
   /** Allowed topics: exact names, or a prefix ending in "*"; undefined = any. */
   topics?: readonly string[];
+  /** Allowed transactional ids: exact, or a prefix ending in "*"; undefined = none (transactional requests are refused). */
+  transactionalIds?: readonly string[];
   /** Largest request frame accepted (Kafka's socket.request.max.bytes is 100 MiB). */
-  maxRequestBytes: number;
+  maxRequestSize: number;
+  /** [maxTopicsPerRequest=1000] Most topics one Metadata or Produce request may name (checked before decoding them). */
+  maxTopicsPerRequest?: number;
   /** Told about each Metadata request whose topics were (partly) refused without closing. */
   onTopicsDenied?: (detail: string) => void;
 }
 
-/** Returns a predicate for topic names from exact names and "prefix*" patterns. */
+/** Returns a predicate for names from exact names and "prefix*" patterns. */
 export function topicMatcher(patterns: readonly string[]): (topic: string) => boolean {
   const exact = new Set(patterns.filter((p) => !p.endsWith("*")));
   const prefixes = patterns.filter((p) => p.endsWith("*")).map((p) => p.slice(0, -1));
   return (t) => exact.has(t) || prefixes.some((p) => t.startsWith(p));
 }
 
-const metadataApi = Metadata as Api<unknown, unknown>;
-const produceApi = Produce as Api<unknown, unknown>;
-const headerApi = (k: number) => (k === ApiKey.Metadata ? metadataApi : k === ApiKey.Produce ? produceApi : undefined);
+// Header parsing needs only each API's first flexible version; the two APIs kafkasm does not speak get theirs here.
+const flexibleFrom: Record<number, { firstFlexibleVersion: number }> = {
+  [ApiKey.Produce]: Produce, [ApiKey.Metadata]: Metadata, [ApiKey.InitProducerId]: InitProducerId,
+  [ApiKey.FindCoordinator]: FindCoordinator, [ApiKey.AddPartitionsToTxn]: AddPartitionsToTxn, [ApiKey.EndTxn]: EndTxn,
+  [ADD_OFFSETS_TO_TXN]: { firstFlexibleVersion: 3 }, [TXN_OFFSET_COMMIT]: { firstFlexibleVersion: 3 },
+};
+const headerApi = (k: number) => flexibleFrom[k] as Api<unknown, unknown> | undefined;
 const int32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]);
+const quote = (s: string) => JSON.stringify(s.slice(0, 200));
 
-/** A Metadata answer to rewrite: which topics to add as denied, and whether to filter the rest. */
-interface PendingRewrite { version: number; denied: string[] }
+/** A request awaiting its answer; `rewrite` when it is a Metadata answer to filter. */
+interface InFlight { rewrite?: { version: number; denied: string[] } }
+
+class Refused extends Error {
+  constructor(readonly refusal: GateRefusal) { super(refusal.detail); }
+}
+const refuse = (reason: GateRefusal["reason"], detail: string): never => { throw new Refused({ reason, detail }); };
 
 /** One per connection: feed it the client's bytes (`push`) and the broker's (`pushResponse`). */
 export class RequestGate {
   private readonly frames: FrameAccumulator;
   private readonly apiKeys: ReadonlySet<number> | undefined;
   private readonly topicAllowed: ((t: string) => boolean) | undefined;
-  private readonly pending = new Map<number, PendingRewrite>();
-  // Response framing (broker → client), tracked only with a topic allow-list.
+  private readonly txnAllowed: ((t: string) => boolean) | undefined;
+  private readonly maxTopics: number;
+  private readonly inFlight = new Map<number, InFlight>();
+  // Response framing (broker → client).
   private head = new Uint8Array(8);
   private headLen = 0;
   private skip = 0;
-  private capture: { rewrite: PendingRewrite; parts: Uint8Array[]; remaining: number } | undefined;
+  private capture: { rewrite: NonNullable<InFlight["rewrite"]>; parts: Uint8Array[]; remaining: number } | undefined;
   private readonly onTopicsDenied: ((detail: string) => void) | undefined;
 
   constructor(policy: GatePolicy) {
-    this.frames = new FrameAccumulator(policy.maxRequestBytes);
+    this.frames = new FrameAccumulator(policy.maxRequestSize);
     this.apiKeys = policy.apiKeys ? new Set(policy.apiKeys) : undefined;
     this.topicAllowed = policy.topics ? topicMatcher(policy.topics) : undefined;
+    this.txnAllowed = policy.transactionalIds ? topicMatcher(policy.transactionalIds) : undefined;
+    this.maxTopics = policy.maxTopicsPerRequest ?? 1000;
     this.onTopicsDenied = policy.onTopicsDenied;
   }
 
-  /** True when broker responses must go through {@link pushResponse} (a topic allow-list is set). */
-  get tracksResponses(): boolean {
-    return this.topicAllowed !== undefined;
+  /** Requests forwarded and not answered yet. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
   }
 
   /**
@@ -105,7 +139,8 @@ export class RequestGate {
 
   /**
    * Consumes broker bytes; calls `forward` with what the client gets, in order: bytes passed through
-   * untouched, and rewritten Metadata answers. Returns a refusal if the broker's bytes do not frame.
+   * untouched, and rewritten Metadata answers. Returns a refusal if the broker's bytes do not frame
+   * or answer no request in flight.
    */
   pushResponse(chunk: Uint8Array, forward: (bytes: Uint8Array) => void): GateRefusal | undefined {
     let i = 0;
@@ -147,9 +182,12 @@ export class RequestGate {
       if (size < 4 || size > MAX_REWRITTEN_RESPONSE) {
         return { reason: "BAD_RESPONSE", detail: `broker response frame size ${size} is outside 4..${MAX_REWRITTEN_RESPONSE}` };
       }
-      const rewrite = this.pending.get(int32(this.head, 4));
+      const correlationId = int32(this.head, 4);
+      const request = this.inFlight.get(correlationId);
+      if (!request) return { reason: "BAD_RESPONSE", detail: `broker response with correlation id ${correlationId} answers no request in flight` };
+      this.inFlight.delete(correlationId);
+      const rewrite = request.rewrite;
       if (rewrite) {
-        this.pending.delete(int32(this.head, 4));
         this.capture = { rewrite, parts: [this.head.slice(4)], remaining: size - 4 };
         if (this.capture.remaining === 0) {
           this.capture = undefined;
@@ -165,7 +203,7 @@ export class RequestGate {
     return undefined;
   }
 
-  private rewrite(p: PendingRewrite, parts: Uint8Array[], forward: (bytes: Uint8Array) => void): GateRefusal | undefined {
+  private rewrite(p: NonNullable<InFlight["rewrite"]>, parts: Uint8Array[], forward: (bytes: Uint8Array) => void): GateRefusal | undefined {
     let frame: Uint8Array;
     if (parts.length === 1) frame = parts[0];
     else {
@@ -191,37 +229,128 @@ export class RequestGate {
     if (frame.length < 8) return { reason: "BAD_REQUEST", detail: `request frame of ${frame.length} bytes is too short for a header` };
     const apiKey = (frame[0] << 8) | frame[1];
     if (this.apiKeys && !this.apiKeys.has(apiKey)) return { reason: "API_NOT_ALLOWED", detail: `API key ${apiKey} is not allowed` };
-    const allowed = this.topicAllowed;
-    const api = headerApi(apiKey);
-    if (!allowed || !api) return { frame };
+    const correlationId = int32(frame, 4);
+    if (this.inFlight.has(correlationId)) return { reason: "BAD_REQUEST", detail: `correlation id ${correlationId} is already in flight` };
+    if (this.inFlight.size >= MAX_IN_FLIGHT) return { reason: "BAD_REQUEST", detail: `over ${MAX_IN_FLIGHT} requests in flight` };
     try {
       const { header, reader } = readRequestHeader(frame, headerApi);
-      const v = header.apiVersion;
-      if (v < api.minVersion || v > api.maxVersion) {
-        return { reason: "BAD_REQUEST", detail: `${api.name} v${v} cannot be checked against the topic allow-list (v${api.minVersion}-v${api.maxVersion} can)` };
-      }
-      if (api === produceApi) {
-        const request = ProduceServer.decodeRequest(reader, v);
-        for (const t of request.topics) {
-          if (!allowed(t.name)) return { reason: "TOPIC_NOT_ALLOWED", detail: `Produce to topic ${JSON.stringify(t.name.slice(0, 200))} is not allowed` };
-        }
-        return { frame };
-      }
-      const request = MetadataServer.decodeRequest(reader, v);
-      const all = request.topics === null;
-      const denied = all ? [] : request.topics!.filter((t) => !allowed(t));
-      if (v === 0 && denied.length > 0) {
-        // v0 cannot ask for "no topics" (empty means all), so it cannot be rewritten.
-        return { reason: "TOPIC_NOT_ALLOWED", detail: `Metadata v0 for topic ${JSON.stringify(denied[0].slice(0, 200))} is not allowed` };
-      }
-      if (!all && denied.length === 0 && !(v === 0 && request.topics!.length === 0)) return { frame };
-      this.pending.set(header.correlationId, { version: v, denied });
-      if (denied.length === 0) return { frame }; // all topics: the answer is filtered
-      this.onTopicsDenied?.(`Metadata for topic${denied.length > 1 ? "s" : ""} ${denied.slice(0, 5).map((t) => JSON.stringify(t.slice(0, 200))).join(", ")} answered with TOPIC_AUTHORIZATION_FAILED`);
-      const rewritten: MetadataRequest = { ...request, topics: request.topics!.filter((t) => allowed(t)) };
-      return { frame: encodeRequestFrame(Metadata, v, header.correlationId, header.clientId, rewritten).subarray(4) };
+      const out = this.checkBody(apiKey, header.apiVersion, header.correlationId, header.clientId, reader, frame);
+      if (out.expectsResponse) this.inFlight.set(correlationId, { rewrite: out.rewrite });
+      return { frame: out.frame };
     } catch (e) {
+      if (e instanceof Refused) return e.refusal;
       return { reason: "BAD_REQUEST", detail: e instanceof KafkasmError ? e.message : String(e) };
     }
+  }
+
+  private transactionalId(api: string, id: string | null): void {
+    if (id === null) return;
+    if (!this.txnAllowed || !this.txnAllowed(id)) {
+      refuse("TRANSACTIONAL_ID_NOT_ALLOWED", `${api} with transactional id ${quote(id)} is not allowed`);
+    }
+  }
+
+  private topicCount(api: string, n: number): void {
+    if (n > this.maxTopics) refuse("BAD_REQUEST", `${api} names ${n} topics, over maxTopicsPerRequest ${this.maxTopics}`);
+  }
+
+  private checkBody(apiKey: number, v: number, correlationId: number, clientId: string | null, r: Reader, frame: Uint8Array):
+    { frame: Uint8Array; expectsResponse: boolean; rewrite?: InFlight["rewrite"] } {
+    const range = (api: { name: string; minVersion: number; maxVersion: number }) => {
+      if (v < api.minVersion || v > api.maxVersion) refuse("BAD_REQUEST", `${api.name} v${v} cannot be checked by the gate (v${api.minVersion}-v${api.maxVersion} can)`);
+    };
+    const flex = isFlexible(flexibleFrom[apiKey] ?? { firstFlexibleVersion: -1 }, v);
+    switch (apiKey) {
+      case ApiKey.Produce: {
+        // Peek the fields before the topics without decoding records: acks 0 gets no answer.
+        const peek = new Reader(r.bytes, r.pos, r.end);
+        const transactionalId = v >= 3 ? peek.nullableStr(flex, "transactional_id") : null;
+        const acks = peek.int16("acks");
+        peek.int32("timeout_ms");
+        this.transactionalId("Produce", transactionalId);
+        this.topicCount("Produce", peek.arrayLength(flex, "topic_data", 3));
+        const allowed = this.topicAllowed;
+        if (allowed) {
+          range(Produce);
+          for (const t of ProduceServer.decodeRequest(r, v).topics) {
+            if (!allowed(t.name)) refuse("TOPIC_NOT_ALLOWED", `Produce to topic ${quote(t.name)} is not allowed`);
+          }
+        }
+        return { frame, expectsResponse: acks !== 0 };
+      }
+      case ApiKey.Metadata:
+        return this.checkMetadata(v, correlationId, clientId, r, frame, flex);
+      case ApiKey.InitProducerId:
+        range(InitProducerId);
+        this.transactionalId("InitProducerId", InitProducerIdServer.decodeRequest(r, v).transactionalId);
+        return { frame, expectsResponse: true };
+      case ApiKey.FindCoordinator: {
+        range(FindCoordinator);
+        const req = FindCoordinatorServer.decodeRequest(r, v);
+        if (req.keyType === COORDINATOR_TRANSACTION) for (const k of req.keys) this.transactionalId("FindCoordinator", k);
+        return { frame, expectsResponse: true };
+      }
+      case ApiKey.AddPartitionsToTxn: {
+        range(AddPartitionsToTxn); // v4+ batches transactions for brokers only
+        const req = AddPartitionsToTxnServer.decodeRequest(r, v);
+        this.transactionalId("AddPartitionsToTxn", req.transactionalId);
+        const allowed = this.topicAllowed;
+        if (allowed) for (const t of req.topics) if (!allowed(t.name)) refuse("TOPIC_NOT_ALLOWED", `AddPartitionsToTxn for topic ${quote(t.name)} is not allowed`);
+        return { frame, expectsResponse: true };
+      }
+      case ApiKey.EndTxn:
+        range(EndTxn);
+        this.transactionalId("EndTxn", EndTxnServer.decodeRequest(r, v).transactionalId);
+        return { frame, expectsResponse: true };
+      case ADD_OFFSETS_TO_TXN:
+      case TXN_OFFSET_COMMIT: // both begin with the transactional id
+        this.transactionalId(apiKey === ADD_OFFSETS_TO_TXN ? "AddOffsetsToTxn" : "TxnOffsetCommit", r.str(flex, "transactional_id"));
+        return { frame, expectsResponse: true };
+      default:
+        return { frame, expectsResponse: true };
+    }
+  }
+
+  private checkMetadata(v: number, correlationId: number, clientId: string | null, r: Reader, frame: Uint8Array, flex: boolean):
+    { frame: Uint8Array; expectsResponse: boolean; rewrite?: InFlight["rewrite"] } {
+    const allowed = this.topicAllowed;
+    const n = r.arrayLength(flex, "topics", v >= 10 ? 18 : 2);
+    this.topicCount("Metadata", n);
+    if (!allowed) return { frame, expectsResponse: true };
+    if (v < Metadata.minVersion || v > Metadata.maxVersion) {
+      refuse("BAD_REQUEST", `Metadata v${v} cannot be checked against the topic allow-list (v${Metadata.minVersion}-v${Metadata.maxVersion} can)`);
+    }
+    // Decoded here rather than by MetadataServer, which drops topic ids: a topic asked for by id cannot be checked.
+    let topics: string[] | null = null;
+    if (n >= 0) {
+      topics = new Array<string>(n);
+      for (let i = 0; i < n; i++) {
+        const id = v >= 10 ? r.uuid("topic_id") : ZERO_UUID;
+        const name = r.nullableStr(flex, "topic name");
+        r.tags(flex);
+        if (id.some((b) => b !== 0)) refuse("TOPIC_NOT_ALLOWED", "Metadata by topic id cannot be checked against the topic allow-list");
+        if (name === null) refuse("BAD_REQUEST", "Metadata names a null topic without a topic id");
+        topics[i] = name!;
+      }
+      if (v === 0 && n === 0) topics = null;
+    }
+    const request: MetadataRequest = { topics };
+    if (v >= 4) request.allowAutoTopicCreation = r.bool("allow_auto_topic_creation");
+    if (v >= 8 && v <= 10) request.includeClusterAuthorizedOperations = r.bool("include_cluster_authorized_operations");
+    if (v >= 8) request.includeTopicAuthorizedOperations = r.bool("include_topic_authorized_operations");
+    r.tags(flex);
+    r.expectEnd(`Metadata v${v} request`);
+    const all = topics === null;
+    const denied = all ? [] : topics!.filter((t) => !allowed(t));
+    if (v === 0 && denied.length > 0) {
+      // v0 cannot ask for "no topics" (empty means all), so it cannot be rewritten.
+      refuse("TOPIC_NOT_ALLOWED", `Metadata v0 for topic ${quote(denied[0])} is not allowed`);
+    }
+    if (!all && denied.length === 0) return { frame, expectsResponse: true };
+    const rewrite = { version: v, denied };
+    if (denied.length === 0) return { frame, expectsResponse: true, rewrite }; // all topics: the answer is filtered
+    this.onTopicsDenied?.(`Metadata for topic${denied.length > 1 ? "s" : ""} ${denied.slice(0, 5).map(quote).join(", ")} answered with TOPIC_AUTHORIZATION_FAILED`);
+    const rewritten: MetadataRequest = { ...request, topics: topics!.filter((t) => allowed(t)) };
+    return { frame: encodeRequestFrame(Metadata, v, correlationId, clientId, rewritten).subarray(4), expectsResponse: true, rewrite };
   }
 }

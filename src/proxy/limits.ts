@@ -1,0 +1,193 @@
+/**
+ * Per-client limits, shared by all connections of one client address: the connection count and two
+ * token buckets (client → broker, broker → client). Also the WebSocket frame scanner that bounds the
+ * fragments of one message (ws caps a message's bytes, not the count of fragments it buffers).
+ */
+import type { ProxyClock } from "./clock.ts";
+
+/** A token bucket holding at most `capacity` tokens (bytes), refilled at `rate` per second. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(readonly rate: number, readonly capacity: number, private readonly clock: ProxyClock) {
+    this.tokens = capacity;
+    this.last = clock.now();
+  }
+
+  /** Tokens available now (refilled up to capacity). */
+  available(): number {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    return this.tokens;
+  }
+
+  take(n: number): void {
+    this.available();
+    this.tokens -= n;
+  }
+
+  /** Milliseconds until `n` tokens are available (0 = now). */
+  waitFor(n: number): number {
+    const missing = n - this.available();
+    return missing > 0 ? Math.ceil((missing / this.rate) * 1000) : 0;
+  }
+
+  get full(): boolean {
+    return this.available() >= this.capacity;
+  }
+}
+
+/** What one client address holds across its connections. */
+export interface ClientState {
+  connections: number;
+  /** Client → broker and broker → client buckets; undefined without a bytesPerSecond limit. */
+  up?: TokenBucket;
+  down?: TokenBucket;
+}
+
+/** Client states by address. An idle client's state lives on until its buckets are full again, so reconnecting does not refill them. */
+export class ClientTable {
+  private readonly clients = new Map<string, ClientState>();
+
+  constructor(private readonly bytesPerSecond: number, private readonly clock: ProxyClock) {}
+
+  connections(client: string): number {
+    return this.clients.get(client)?.connections ?? 0;
+  }
+
+  acquire(client: string): ClientState {
+    let s = this.clients.get(client);
+    if (!s) {
+      if (this.clients.size >= 4096) this.sweep();
+      s = { connections: 0 };
+      if (this.bytesPerSecond > 0) {
+        s.up = new TokenBucket(this.bytesPerSecond, this.bytesPerSecond, this.clock);
+        s.down = new TokenBucket(this.bytesPerSecond, this.bytesPerSecond, this.clock);
+      }
+      this.clients.set(client, s);
+    }
+    s.connections++;
+    return s;
+  }
+
+  release(client: string): void {
+    const s = this.clients.get(client);
+    if (!s) return;
+    s.connections--;
+    if (s.connections <= 0 && this.idle(s)) this.clients.delete(client);
+  }
+
+  private idle(s: ClientState): boolean {
+    return s.connections <= 0 && (!s.up || s.up.full) && (!s.down || s.down.full);
+  }
+
+  // Drops states of clients with no connection and full buckets (they would start the same way anew).
+  private sweep(): void {
+    for (const [k, s] of this.clients) if (this.idle(s)) this.clients.delete(k);
+  }
+}
+
+/**
+ * Passes bytes on at most at its bucket's rate: what the bucket cannot cover now is held (the source
+ * paused meanwhile) and released in slices as tokens accrue, so one large message cannot burst
+ * past the limit. Holds at most what the source had already read when it was paused.
+ */
+export class Throttle {
+  private held: Uint8Array[] = [];
+  private timer: unknown;
+  private stopped = false;
+
+  constructor(private readonly bucket: TokenBucket, private readonly clock: ProxyClock,
+              private readonly pass: (bytes: Uint8Array) => void,
+              private readonly pause: () => void, private readonly resume: () => void,
+              private readonly onThrottled: () => void) {}
+
+  /** Bytes held back, waiting for tokens. */
+  get heldBytes(): number {
+    return this.held.reduce((n, b) => n + b.length, 0);
+  }
+
+  push(bytes: Uint8Array): void {
+    if (this.stopped) return;
+    if (this.held.length > 0) { this.held.push(bytes); return; }
+    const now = Math.floor(this.bucket.available());
+    if (now >= bytes.length) {
+      this.bucket.take(bytes.length);
+      this.pass(bytes);
+      return;
+    }
+    this.onThrottled();
+    this.held.push(bytes);
+    this.pause();
+    this.pump();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.held = [];
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  // Slices of at least min(16 KiB, rate) bytes, so a slow limit does not forward byte by byte.
+  private pump = (): void => {
+    this.timer = undefined;
+    while (!this.stopped && this.held.length > 0) {
+      const head = this.held[0];
+      const slice = Math.min(head.length, Math.max(1, Math.min(16384, this.bucket.capacity)));
+      const wait = this.bucket.waitFor(slice);
+      if (wait > 0) { this.timer = this.clock.setTimeout(this.pump, wait); return; }
+      const n = Math.min(head.length, Math.floor(this.bucket.available()));
+      this.bucket.take(n);
+      if (n === head.length) this.held.shift(); else this.held[0] = head.subarray(n);
+      this.pass(n === head.length ? head : head.subarray(0, n));
+    }
+    if (!this.stopped) this.resume();
+  };
+}
+
+/**
+ * Scans the client's raw WebSocket bytes for frame headers and counts the fragments of the message
+ * being received: ws bounds a message's total bytes (maxPayload) but keeps one Buffer per fragment,
+ * so a message sent as millions of 1-byte fragments would cost hundreds of megabytes.
+ */
+export class FragmentCounter {
+  private head = new Uint8Array(14);
+  private headLen = 0;
+  private skip = 0;
+  private fragments = 0;
+
+  constructor(private readonly maxFragments: number) {}
+
+  /** Returns false once a message has more than maxFragments fragments. */
+  push(chunk: Uint8Array): boolean {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, chunk.length - i);
+        this.skip -= n;
+        i += n;
+        continue;
+      }
+      this.head[this.headLen++] = chunk[i++];
+      if (this.headLen < 2) continue;
+      const len7 = this.head[1] & 0x7f;
+      const masked = (this.head[1] & 0x80) !== 0;
+      const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
+      if (this.headLen < need) continue;
+      const view = new DataView(this.head.buffer);
+      const length = len7 === 126 ? view.getUint16(2) : len7 === 127 ? view.getUint32(2) * 2 ** 32 + view.getUint32(6) : len7;
+      const fin = (this.head[0] & 0x80) !== 0;
+      const opcode = this.head[0] & 0x0f;
+      this.headLen = 0;
+      this.skip = length;
+      if (opcode < 8) { // a data frame: control frames may come between fragments
+        if (fin) this.fragments = 0;
+        else if (++this.fragments > this.maxFragments) return false;
+      }
+    }
+    return true;
+  }
+}
