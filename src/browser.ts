@@ -6,7 +6,8 @@
  *
  * @example
  * ```ts
- * import { Producer, websocketTransport, flushOnPageHide, writable } from "kafkasm";
+ * import { Producer, websocketTransport, flushOnPageHide } from "kafkasm";
+ * declare const token: string, userId: string, event: object; // the page's
  * const producer = new Producer({
  *   brokers: ["kafka1:9092"],
  *   transport: websocketTransport({ url: "wss://proxy.example/broker/{host}:{port}", token }),

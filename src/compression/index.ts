@@ -21,8 +21,11 @@ async function importCodec(name: Exclude<CompressionName, "none">): Promise<Comp
 /**
  * Loads a codec by Kafka's name for it.
  * @example
+ * ```ts
+ * import { loadCompressionCodec } from "./index.ts";
  * const lz4 = await loadCompressionCodec("lz4");
  * const frame = await lz4.compress(new TextEncoder().encode("hello"));
+ * ```
  */
 export function loadCompressionCodec(name: "gzip" | "snappy" | "lz4" | "zstd"): Promise<CompressionCodec> {
   if (name !== "gzip" && name !== "snappy" && name !== "lz4" && name !== "zstd") {

@@ -84,6 +84,7 @@ function waitingSize(key: Uint8Array | string | null, value: Uint8Array | string
  *
  * @example
  * ```ts
+ * import { Producer } from "kafkasm";
  * const producer = new Producer({ brokers: ["127.0.0.1:9092"] });
  * const meta = await producer.send({ topic: "events", key: "user-1", value: "hello" });
  * producer.produce({ topic: "events", value: "fire and forget" });
@@ -222,6 +223,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
    *
    * @example
    * ```ts
+   * import type { Producer } from "kafkasm";
+   * declare const producer: Producer, events: ReadableStream<{ value: string }>;
    * await events.pipeTo(producer.writable({ topic: "clicks" })); // any ReadableStream of { key?, value, headers? }
    * const writer = producer.writable({ topic: "logs", maxPending: 256 }).getWriter();
    * await writer.write({ value: "line 1" }); // waits while 256 records are unacknowledged
@@ -299,6 +302,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
    *
    * @example
    * ```ts
+   * import { Producer } from "kafkasm";
+   * declare const brokers: string[], a: string, b: string;
    * const producer = new Producer({ brokers, transactionalId: "orders-1" });
    * await producer.initTransactions();
    * producer.beginTransaction();

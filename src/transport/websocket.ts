@@ -9,6 +9,7 @@
  * @example kafkasm proxy (one proxy for every broker; the path names the broker)
  * ```ts
  * // npm run kafkasm -- proxy --listen 0.0.0.0:8080 --allow kafka1:9092,kafka2:9092 --token s3cret
+ * import { Producer, websocketTransport } from "kafkasm";
  * const transport = websocketTransport({ url: "wss://proxy.example/broker/{host}:{port}", token: "s3cret" });
  * const producer = new Producer({ brokers: ["kafka1:9092"], transport });
  * ```
@@ -16,6 +17,7 @@
  * @example websockify (one websockify per broker, so a map from broker to URL)
  * ```ts
  * // websockify 8001 kafka1:9092 & websockify 8002 kafka2:9092
+ * import { websocketTransport } from "kafkasm";
  * const transport = websocketTransport({
  *   url: { "kafka1:9092": "ws://gw.example:8001", "kafka2:9092": "ws://gw.example:8002" },
  * });

@@ -6,6 +6,7 @@
  * @example
  * ```ts
  * import { connect } from "cloudflare:sockets";
+ * import { workerdTransport } from "kafkasm"; // through the "workerd" export condition
  * const transport = workerdTransport(connect);
  * ```
  */
