@@ -15,7 +15,9 @@ async function run(cmd: string, args: string[], cwd: string): Promise<string> {
   const child = spawnChild(cmd, args, { cwd });
   try {
     const code = await child.exited(120_000);
-    if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with ${code}:\n${child.stdout}${child.stderr}`);
+    // (without the file list of tsc --listFiles: the diagnostics are what matters)
+    const output = (child.stdout + child.stderr).split("\n").filter((l) => !l.startsWith("/")).join("\n");
+    if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with ${code}:\n${output}`);
     return child.stdout;
   } finally {
     child.kill();
