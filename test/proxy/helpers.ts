@@ -1,5 +1,6 @@
 // Shared helpers for the proxy tests: TCP "brokers" (echo, sink, scripted) and WebSocket clients.
-import { createServer, type Server, type Socket } from "node:net";
+import { connect as netConnect, createServer, type Server, type Socket, type Socket as NetSocket } from "node:net";
+import { readFileSync } from "node:fs";
 import { WebSocket } from "ws";
 import { startProxy as startRealProxy, type ProxyLogEntry } from "../../src/proxy/proxy.ts";
 import { nextEvent, until as boundedUntil, within } from "../harness/bounded.ts";
@@ -84,3 +85,82 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` until it holds; throws after `timeoutMs` (a hang guard, not a measurement: keep it generous). */
 export const until = (cond: () => boolean, timeoutMs = 10_000, what = "condition") => boundedUntil(cond, timeoutMs, what);
+
+/** A clock that moves only when told: `advance(ms)` runs the timers that fall due, in order. */
+export function manualClock(start = 1_000_000) {
+  let now = start;
+  let seq = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  return {
+    now: () => now,
+    setTimeout: (fn: () => void, ms: number) => { const id = ++seq; timers.set(id, { at: now + Math.max(0, ms), fn }); return id; },
+    clearTimeout: (id: unknown) => { timers.delete(id as number); },
+    /** Moves time forward by `ms`, firing due timers (and timers they set that fall due too). */
+    advance(ms: number) {
+      const end = now + ms;
+      for (;;) {
+        let next: [number, { at: number; fn: () => void }] | undefined;
+        for (const e of timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
+        if (!next) break;
+        timers.delete(next[0]);
+        now = Math.max(now, next[1].at);
+        next[1].fn();
+      }
+      now = end;
+    },
+    get pending() { return timers.size; },
+  };
+}
+
+/** A stand-in broker that frames Kafka requests and answers each with a bare response header (its correlation id), unless `silent`. */
+export async function kafkaStub(options: { silent?: boolean } = {}) {
+  const requests: { apiKey: number; correlationId: number; size: number }[] = [];
+  const server = await tcpServer((s) => {
+    let buf = Buffer.alloc(0);
+    s.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
+        const size = buf.readInt32BE(0);
+        const frame = buf.subarray(4, 4 + size);
+        buf = buf.subarray(4 + size);
+        const correlationId = frame.readInt32BE(4);
+        requests.push({ apiKey: frame.readInt16BE(0), correlationId, size });
+        if (!options.silent) { const r = Buffer.alloc(8); r.writeInt32BE(4, 0); r.writeInt32BE(correlationId, 4); s.write(r); }
+      }
+    });
+  });
+  return Object.assign(server, { requests });
+}
+
+/** The resident set size of process `pid` in bytes (Linux: /proc/<pid>/status). */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** A raw TCP client that completes a WebSocket handshake by hand (so a test can send any frame and choose never to read). */
+export async function rawWebSocket(port: number, path: string): Promise<{ socket: NetSocket; response: string }> {
+  const socket = netConnect({ host: "127.0.0.1", port });
+  socket.on("error", () => {});
+  await nextEvent(socket, "connect", 10_000, "the raw socket to connect");
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  let response = "";
+  await within(new Promise<void>((resolve) => {
+    const onData = (d: Buffer) => {
+      response += d.toString("latin1");
+      if (response.includes("\r\n\r\n")) { socket.off("data", onData); socket.pause(); resolve(); }
+    };
+    socket.on("data", onData);
+  }), 10_000, "the handshake response");
+  return { socket, response };
+}
+
+/** One masked client frame (mask 0: payload bytes stay as they are). */
+export function clientFrame(opcode: number, fin: boolean, payload: Uint8Array): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | n])
+    : Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, n >> 8, n & 0xff]);
+  return Buffer.concat([head, Buffer.alloc(4), payload]);
+}
