@@ -10,6 +10,13 @@ import wasmBase64 from "../build/kafkasm.wasm.base64.js";
 import { ClientError } from "../src/errors.ts";
 import type { CompressionCodec } from "../src/compression/codec.ts";
 
+const lengthGetter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "length")!.get!;
+/**
+ * The length of `bytes` read through %TypedArray%.prototype's own getter: a subclass (or an object)
+ * that overrides `length` cannot make staging write past the room reserved for it.
+ */
+export const lengthOf = (bytes: Uint8Array): number => lengthGetter.call(bytes);
+
 /** A compiled module (Cloudflare Workers hand one in; they forbid compiling bytes) or the bytes. */
 export type WasmSource = WebAssembly.Module | BufferSource;
 
@@ -158,7 +165,7 @@ function putBytes(u8: Uint8Array, p: number, v: Uint8Array | string): number {
   // Small so that V8 inlines it into append: the call cost ~10% of an append of bytes.
   if (typeof v === "string") return putString(u8, p, v);
   u8.set(v, p); // a copy loop measured no faster even for 10-byte keys
-  return v.length;
+  return lengthOf(v);
 }
 
 function putString(u8: Uint8Array, p: number, v: string): number {
@@ -275,7 +282,7 @@ export class Codec {
   crc32c(bytes: Uint8Array): number {
     const x = this.exports;
     const s = this.scratch;
-    const n = bytes.length;
+    const n = lengthOf(bytes);
     if (n <= SCRATCH_BYTES) {
       this.u8.set(bytes, s);
       return x.crc32cUpdate(0, s, n) >>> 0;
@@ -291,7 +298,7 @@ export class Codec {
 
   /** Java-compatible murmur2 of `bytes` (signed int32, as Kafka's Utils.murmur2). */
   murmur2(bytes: Uint8Array): number {
-    const n = bytes.length;
+    const n = lengthOf(bytes);
     if (n <= SCRATCH_BYTES) {
       this.u8.set(bytes, this.scratch);
       return this.exports.murmur2(this.scratch, n);
@@ -398,8 +405,8 @@ class WasmRecordBatchBuilder implements RecordBatchBuilder {
     if (key !== null && typeof key !== "string" && !(key instanceof Uint8Array)) throw notBytes("key", key);
     if (value !== null && typeof value !== "string" && !(value instanceof Uint8Array)) throw notBytes("value", value);
     const hc = headers == null ? 0 : headerCount(headers);
-    const kMin = key === null ? 0 : key.length;
-    const vMin = value === null ? 0 : value.length;
+    const kMin = key === null ? 0 : typeof key === "string" ? key.length : lengthOf(key);
+    const vMin = value === null ? 0 : typeof value === "string" ? value.length : lengthOf(value);
     // UTF-8 never takes fewer bytes than UTF-16 code units, so this is a lower bound: answer "full" early.
     if (this.count > 0 && this.size + 7 + kMin + vMin + hc * 2 > this.capacity) return false;
 
@@ -527,7 +534,7 @@ function headersWorst(headers: RecordHeaders): number {
 }
 
 function valueWorst(v: Uint8Array | string | null | undefined): number {
-  return v == null ? 0 : typeof v === "string" ? 3 * v.length : v.length;
+  return v == null ? 0 : typeof v === "string" ? 3 * v.length : lengthOf(v);
 }
 
 /** Stages headers at p; returns the end. */

@@ -124,3 +124,8 @@ export function kafkaErrorFor(errorCode: number, context?: string): KafkaError {
   const what = `${info.name} (${errorCode})`;
   return new KafkaError(errorCode, context ? `${context}: broker returned ${what}` : `Broker returned ${what}`);
 }
+
+/** `e` if kafkasm raised it, else a ClientError `code` saying `action` failed (a bug or a foreign throw, typed all the same). */
+export function asKafkasmError(e: unknown, code: ClientErrorCode, action: string, retriable = false): KafkasmError {
+  return e instanceof KafkasmError ? e : new ClientError(code, `${action}: ${(e as Error)?.message ?? e}`, { retriable, cause: e });
+}

@@ -95,7 +95,14 @@ export class Connection {
         reject(err);
       }, requestTimeoutMs);
       this.#transport(this.address, {
-        onData: (chunk) => this.#onData(chunk),
+        // Called by the runtime's socket: a throw would reach the host process, so it closes this connection instead.
+        onData: (chunk) => {
+          try {
+            this.#onData(chunk);
+          } catch (e) {
+            this.close(protocolError(e, this.address, "a response"));
+          }
+        },
         onClose: (error) => this.#lost(error),
       }).then((socket) => {
         clock.clearTimeout(timer);

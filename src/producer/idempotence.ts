@@ -46,6 +46,11 @@ function initRetriable(code: number): boolean {
   return code === 14 || code === 15 || code === 16 || code === 51 || code === 7;
 }
 
+/** An InitProducerId answer without error but with a negative ProducerId or epoch. */
+export function badProducerId(res: { producerId: number; producerEpoch: number }): ClientError {
+  return new ClientError("PROTOCOL_ERROR", `InitProducerId answered ProducerId ${res.producerId}, epoch ${res.producerEpoch} without an error`, { retriable: true });
+}
+
 export class ProducerIdState {
   producerId = -1;
   producerEpoch = -1;
@@ -79,6 +84,8 @@ export class ProducerIdState {
             producerId: bump ? this.producerId : -1, producerEpoch: bump ? this.producerEpoch : -1,
           });
           if (res.errorCode === 0) {
+            // Checked before it is used: a negative id or epoch would be stamped into every batch.
+            if (res.producerId < 0 || res.producerEpoch < 0) throw badProducerId(res);
             this.producerId = res.producerId;
             this.producerEpoch = res.producerEpoch;
             this.bumpNeeded = false;

@@ -10,7 +10,7 @@ import { ClientError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
 import { ApiVersions, apiVersionsMap } from "../protocol/api-versions.ts";
 import type { Api } from "../protocol/api.ts";
 import { negotiateVersion } from "../protocol/frame.ts";
-import { Metadata } from "../protocol/metadata.ts";
+import { Metadata, type MetadataTopic } from "../protocol/metadata.ts";
 import type { BrokerAddress, Transport } from "../transport/transport.ts";
 import { PartitionState, TopicState } from "./accumulator.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
@@ -183,6 +183,27 @@ export function isStaleMetadataError(code: number): boolean {
   return code === 3 || code === 5 || code === 6 || code === 9 || code === 56 || code === 74 || code === 75 || code === 100 || code === 41;
 }
 
+function badAnswer(what: string): ClientError {
+  return new ClientError("PROTOCOL_ERROR", `Metadata answer names ${what}`, { retriable: true });
+}
+
+/**
+ * Why a topic of a Metadata answer makes no sense, or "": Kafka numbers partitions 0..n-1, a topic
+ * without error has some, and a leader is a node id or -1.
+ */
+export function invalidTopic(mt: MetadataTopic): string {
+  const ps = mt.partitions;
+  const n = ps.length;
+  if (n === 0) return mt.errorCode === 0 ? "no partitions and no error" : "";
+  const seen = new Uint8Array(n);
+  for (const p of ps) {
+    const i = p.partitionIndex;
+    if (!(i >= 0 && i < n) || seen[i]++) return `partition ${i} among ${n}`;
+    if (p.leaderId < -1) return `leader ${p.leaderId}`;
+  }
+  return "";
+}
+
 export class MetadataCache {
   readonly topics = new Map<string, TopicState>();
   #brokers: Brokers;
@@ -262,14 +283,18 @@ export class MetadataCache {
       const names = [...this.topics.keys()];
       const res = await conn.request(Metadata, version, { topics: names, allowAutoTopicCreation: true });
       if (this.#closed) return;
+      // A broker entry that cannot be dialled spoils the whole answer: leaders may point at it.
+      for (const b of res.brokers) if (b.nodeId < 0 || !(b.port > 0 && b.port < 65536)) throw badAnswer(`broker ${b.nodeId} at port ${b.port}`);
       this.#brokers.setBrokers(res.brokers);
       this.#lastSuccess = this.#clock.now();
       this.lastError = undefined;
       for (const mt of res.topics) {
-        if (mt.name === null) continue;
-        const t = this.topics.get(mt.name);
-        if (!t) continue;
-        this.#apply(t, mt);
+        const t = mt.name === null ? undefined : this.topics.get(mt.name);
+        if (!t) continue; // a topic not asked for changes nothing
+        const why = invalidTopic(mt);
+        // Only this topic fails (retriable: asked again after a backoff); the others in the answer apply.
+        if (why) t.error = badAnswer(`topic ${JSON.stringify(t.name)} with ${why}`);
+        else this.#apply(t, mt);
       }
       for (const t of this.topics.values()) {
         if (t.partitions === null || t.available.length < t.partitions.length) this.#again = true;
@@ -285,7 +310,7 @@ export class MetadataCache {
     if (this.#again) this.request();
   }
 
-  #apply(t: TopicState, mt: { errorCode: number; partitions: { errorCode: number; partitionIndex: number; leaderId: number; leaderEpoch: number }[] }): void {
+  #apply(t: TopicState, mt: MetadataTopic): void {
     if (mt.errorCode !== 0 && mt.partitions.length === 0) {
       t.error = kafkaErrorFor(mt.errorCode, `Metadata for topic ${JSON.stringify(t.name)}`);
       if (t.partitions) for (const p of t.partitions) p.leaderId = -1;
@@ -293,9 +318,9 @@ export class MetadataCache {
       return;
     }
     t.error = mt.errorCode !== 0 ? kafkaErrorFor(mt.errorCode, `Metadata for topic ${JSON.stringify(t.name)}`) : undefined;
-    const count = mt.partitions.reduce((n, p) => Math.max(n, p.partitionIndex + 1), 0);
+    // Indexes are 0..n-1 (invalidTopic checked), so this allocates as many partitions as the answer lists.
     const parts = t.partitions ?? [];
-    for (let i = parts.length; i < count; i++) parts.push(new PartitionState(t.name, i));
+    for (let i = parts.length; i < mt.partitions.length; i++) parts.push(new PartitionState(t.name, i));
     for (const mp of mt.partitions) {
       const p = parts[mp.partitionIndex];
       // An answer from a broker that has not seen the latest leader election yet is older: skip it.

@@ -5,10 +5,10 @@
  * cannot be appended yet (codec loading, topic metadata unknown, bufferMemory full) wait in one FIFO
  * queue for up to `maxBlockMs`, so per-partition order is kept.
  */
-import { type Codec, getCodec } from "../../bindings/codec.ts";
+import { type Codec, getCodec, lengthOf } from "../../bindings/codec.ts";
 import type { CompressionCodec } from "../compression/codec.ts";
 import { InitProducerId } from "../protocol/init-producer-id.ts";
-import { ClientError, KafkaError, KafkasmError } from "../errors.ts";
+import { asKafkasmError, ClientError, KafkaError, KafkasmError } from "../errors.ts";
 import type { Transport } from "../transport/transport.ts";
 import { CALLBACK, failSlot, type TopicState } from "./accumulator.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -21,8 +21,10 @@ import type { TransactionManager } from "./transactions.ts";
 import { auto, type Serializer } from "./serializers.ts";
 import { writable as writableStream, type WritableOptions, type WritableRecord } from "./writable.ts";
 
-/** RecordBatch v2 header (61 bytes) plus a Produce request's framing for one partition. */
-const BATCH_OVERHEAD = 61 + 64;
+/** RecordBatch v2 header. */
+const BATCH_HEADER = 61;
+/** The batch header plus a Produce request's framing for one partition. */
+const BATCH_OVERHEAD = BATCH_HEADER + 64;
 /** Upper bound of a record's own varint fields (length, attributes, deltas, key/value lengths, header count). */
 const RECORD_OVERHEAD = 5 + 1 + 10 + 5 + 5 + 5 + 5;
 
@@ -45,8 +47,18 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
-/** Slots per record waiting for codec, metadata or buffer room: record, key, value, resolve, reject, deadline, size. */
-const W = 7;
+/** Slots per record waiting for codec, metadata or buffer room: record, key, value, resolve, reject, deadline, size, sequence. */
+const W = 8;
+/** #tryAppend: the record is appended (or failed), waits for its topic's metadata, or waits for the codec or buffer room. */
+const DONE = 0, WAIT_TOPIC = 1, WAIT_ALL = 2;
+
+/** Why `topic` is not a name Kafka accepts (its Topic.validate rules), or "". */
+function invalidTopicName(topic: unknown): string {
+  if (typeof topic !== "string" || topic.length === 0) return "must be a non-empty string";
+  if (topic.length > 249) return "is longer than 249 characters";
+  if (topic === "." || topic === "..") return 'cannot be "." or ".."';
+  return /^[\w.-]+$/.test(topic) ? "" : "may contain only ASCII letters, digits, '.', '_' and '-'";
+}
 
 function utf8Length(s: string): number {
   let n = 0;
@@ -62,8 +74,32 @@ function utf8Length(s: string): number {
 
 function byteLength(v: Uint8Array | string | null, exact: boolean): number {
   if (v === null) return 0;
-  if (typeof v !== "string") return v.length;
+  if (typeof v !== "string") return lengthOf(v);
   return exact ? utf8Length(v) : v.length * 3;
+}
+
+/** Size of `n` as a zigzag varint (RecordBatch v2 lengths; -1 = null takes 1 byte). */
+function varintSize(n: number): number {
+  let size = 1;
+  for (let z = n < 0 ? 1 : 2 * n; z >= 128; z = Math.floor(z / 128)) size++;
+  return size;
+}
+
+/** A length-prefixed key, value or header field of a record. */
+function fieldSize(v: Uint8Array | string | null | undefined): number {
+  if (v == null) return 1;
+  const n = byteLength(v, true);
+  return varintSize(n) + n;
+}
+
+/** The exact size of a RecordBatch holding only this record (what Java checks against max.request.size). */
+function oneRecordBatchSize(key: Uint8Array | string | null, value: Uint8Array | string | null, h: Record<string, string | Uint8Array | null> | undefined): number {
+  // attributes, timestampDelta 0, offsetDelta 0: one byte each
+  let body = 3 + fieldSize(key) + fieldSize(value);
+  let count = 0;
+  if (h) for (const k in h) { body += fieldSize(k) + fieldSize(h[k]); count++; }
+  body += varintSize(count);
+  return BATCH_HEADER + varintSize(body) + body;
 }
 
 function headersSize(h: Record<string, string | Uint8Array | null>, exact: boolean): number {
@@ -74,9 +110,9 @@ function headersSize(h: Record<string, string | Uint8Array | null>, exact: boole
 
 /** What a waiting record holds, roughly (string lengths in code units): counted against bufferMemory. */
 function waitingSize(key: Uint8Array | string | null, value: Uint8Array | string | null, h: Record<string, string | Uint8Array | null> | undefined): number {
-  let n = RECORD_OVERHEAD + (key === null ? 0 : key.length) + (value === null ? 0 : value.length);
-  if (h) for (const k in h) n += 10 + k.length + (h[k]?.length ?? 0);
-  return n;
+  let n = RECORD_OVERHEAD + byteLength(key, false) / 3 + byteLength(value, false) / 3;
+  if (h) for (const k in h) n += 10 + k.length + byteLength(h[k] ?? null, false) / 3;
+  return Math.ceil(n);
 }
 
 /**
@@ -112,11 +148,18 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   /** Records waiting (W slots each, no object per record), oldest first from #waitHead. */
   #waiters: unknown[] = [];
   #waitHead = 0;
+  /** Waiting records per topic: a record of a topic with none waiting may pass those waiting for metadata. */
+  #waitTopics = new Map<string, number>();
+  /** Some record waits for the codec or buffer room: then every later record waits behind it. */
+  #waitAll = false;
+  /** Sequence number of the next waiting record (flush waits for those before its call). */
+  #waitSeq = 0;
+  /** The last topic name that passed validation (NaN equals nothing, so the first is checked). */
+  #validTopic: unknown = NaN;
   #waitTimer: unknown;
   #waitTimerAt = Infinity;
   #waitersScheduled = false;
   #waiterEvents: (() => void)[] = [];
-  #waitersDequeued = 0;
   #closing = false;
   #closePromise: Promise<void> | undefined;
   #closeFailure: KafkasmError | undefined;
@@ -158,7 +201,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       onCallbackError: this.#onCallbackError,
       release: (bytes) => {
         this.#bufferUsed -= bytes;
-        if (this.#waitHead < this.#waiters.length) this.#scheduleWaiters();
+        // Only records waiting for room can use it (a scan per acknowledged batch would be O(waiting)).
+        if (this.#waitAll) this.#scheduleWaiters();
       },
     });
     this.#brokers.onChange = () => this.#sender.wake();
@@ -241,8 +285,11 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     sender.flushing++;
     sender.wake();
     try {
-      const target = this.#waitersDequeued + (this.#waiters.length - this.#waitHead) / W;
-      while (this.#waitersDequeued < target) await new Promise<void>((r) => this.#waiterEvents.push(r));
+      const target = this.#waitSeq;
+      // Waiting records stay in order, so the head is the oldest still waiting.
+      while (this.#waitHead < this.#waiters.length && (this.#waiters[this.#waitHead + 7] as number) < target) {
+        await new Promise<void>((r) => this.#waiterEvents.push(r));
+      }
       const pending = sender.pendingBatches();
       sender.wake();
       for (const b of pending) await b.whenDone();
@@ -408,8 +455,13 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     try {
       if (this.#config.transactionalId !== null) this.#requireTxn("send").require("inTransaction", "send");
       const topic = record?.topic;
-      if (typeof topic !== "string" || topic.length === 0) {
-        throw new ClientError("INVALID_RECORD", `Cannot send: record.topic must be a non-empty string, got ${JSON.stringify(topic)}`);
+      if (topic !== this.#validTopic) {
+        const why = invalidTopicName(topic);
+        if (why) {
+          const shown = JSON.stringify(typeof topic === "string" && topic.length > 64 ? `${topic.slice(0, 64)}…` : topic);
+          throw new ClientError("INVALID_RECORD", `Cannot send: topic ${shown}${typeof topic === "string" ? ` (${topic.length} characters)` : ""} ${why}`);
+        }
+        this.#validTopic = topic;
       }
       const k = record.key;
       key = k === undefined || k === null ? null : this.#keySer(k, topic);
@@ -420,29 +472,35 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
         : new ClientError("INVALID_RECORD", `Cannot serialize the record: ${(e as Error)?.message ?? e}`, { cause: e }));
       return;
     }
-    if (this.#waitHead < this.#waiters.length || !this.#tryAppend(record, key, value, resolve, reject)) {
+    const waiting = this.#waitHead < this.#waiters.length;
+    // A record waits behind others of its topic (per-partition order) or behind one waiting for the
+    // codec or buffer room; records of other topics pass those waiting for metadata.
+    const r = waiting && (this.#waitAll || this.#waitTopics.has(record.topic)) ? WAIT_TOPIC : this.#tryAppend(record, key, value, resolve, reject);
+    if (r !== DONE) {
       // Waiting records are bounded in bytes too (by bufferMemory, apart from the batches'), or a
       // cluster that stays unreachable would let them grow without limit for maxBlockMs.
       const size = waitingSize(key, value, record.headers);
-      if (this.#waitingBytes + size > this.#config.bufferMemory && this.#waitHead < this.#waiters.length) {
+      if (this.#waitingBytes + size > this.#config.bufferMemory && waiting) {
         this.#fail(record, resolve, reject, this.#waitQueueFullError());
         return;
       }
       this.#waitingBytes += size;
-      this.#waiters.push(record, key, value, resolve, reject, this.#clock.now() + this.#config.maxBlockMs, size);
+      if (r === WAIT_ALL) this.#waitAll = true;
+      this.#waitTopics.set(record.topic, (this.#waitTopics.get(record.topic) ?? 0) + 1);
+      this.#waiters.push(record, key, value, resolve, reject, this.#clock.now() + this.#config.maxBlockMs, size, this.#waitSeq++);
       this.#armWaitTimer();
     }
   }
 
-  /** Appends the record to its partition's open batch. False if it must wait (nothing done then). */
-  #tryAppend(record: ProducerRecord<K, V>, key: Uint8Array | string | null, value: Uint8Array | string | null, resolve: unknown, reject: unknown): boolean {
+  /** Appends the record to its partition's open batch (or fails it): DONE; or says what it must wait for (nothing done then). */
+  #tryAppend(record: ProducerRecord<K, V>, key: Uint8Array | string | null, value: Uint8Array | string | null, resolve: unknown, reject: unknown): number {
     const codec = this.#codec;
     if (codec === undefined) {
       if (this.#startError) {
         this.#fail(record, resolve, reject, this.#startError);
-        return true;
+        return DONE;
       }
-      return false;
+      return WAIT_ALL;
     }
     const config = this.#config;
     const t = this.#metadata.topic(record.topic);
@@ -450,31 +508,31 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     if (parts === null) {
       if (t.error && !t.error.retriable) {
         this.#fail(record, resolve, reject, t.error);
-        return true;
+        return DONE;
       }
-      return false;
+      return WAIT_TOPIC;
     }
     if (this.#bufferUsed >= config.bufferMemory) {
       if (!this.#sender.pressure) {
         this.#sender.pressure = true;
         this.#sender.wake();
       }
-      return false;
+      return WAIT_ALL;
     }
     const headers = record.headers;
-    // Cheap upper bound first; the exact UTF-8 size only when the bound is near the limit.
-    let size = byteLength(key, false) + byteLength(value, false) + (headers ? headersSize(headers, false) : 0) + RECORD_OVERHEAD;
-    if (size + BATCH_OVERHEAD > config.maxRequestSize) {
-      size = byteLength(key, true) + byteLength(value, true) + (headers ? headersSize(headers, true) : 0) + RECORD_OVERHEAD;
-      if (size + BATCH_OVERHEAD > config.maxRequestSize) {
-        this.#fail(record, resolve, reject, new ClientError("RECORD_TOO_LARGE",
-          `Cannot send record to topic ${JSON.stringify(record.topic)}: it is ${size + 61} bytes as a batch, over maxRequestSize ${config.maxRequestSize}`));
-        return true;
-      }
-    }
     const n = parts.length;
     let p = record.partition;
+    let size: number;
     try {
+      // Cheap upper bound first; the exact size only when the bound is near the limit.
+      size = byteLength(key, false) + byteLength(value, false) + (headers ? headersSize(headers, false) : 0) + RECORD_OVERHEAD;
+      if (size + BATCH_HEADER > config.maxRequestSize) {
+        const batch = oneRecordBatchSize(key, value, headers);
+        if (batch > config.maxRequestSize) {
+          throw new ClientError("RECORD_TOO_LARGE",
+            `Cannot send record to topic ${JSON.stringify(record.topic)}: a batch of it alone is ${batch} bytes, over maxRequestSize ${config.maxRequestSize}`);
+        }
+      }
       if (p !== undefined && p !== null) {
         if (!Number.isInteger(p) || p < 0 || p >= n) {
           throw new ClientError("INVALID_RECORD", `Cannot send: partition ${String(p)} does not exist in topic ${JSON.stringify(record.topic)} (${n} partitions)`);
@@ -488,7 +546,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       }
     } catch (e) {
       this.#fail(record, resolve, reject, e instanceof KafkasmError ? e : new ClientError("INVALID_RECORD", String((e as Error)?.message ?? e), { cause: e }));
-      return true;
+      return DONE;
     }
     let timestamp = record.timestamp;
     if (timestamp === undefined || timestamp === null) {
@@ -501,25 +559,39 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     }
     if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp)) {
       this.#fail(record, resolve, reject, new ClientError("INVALID_RECORD", `Cannot send: timestamp must be an integer (ms since the epoch), got ${String(timestamp)}`));
-      return true;
+      return DONE;
     }
     const tp = parts[p];
     let b = tp.open;
-    if (b === null || !b.builder!.append(timestamp, key, value, headers)) {
-      if (b !== null) {
-        b.closed = true;
-        tp.open = null;
+    try {
+      if (b === null || !b.builder!.append(timestamp, key, value, headers)) {
+        if (b !== null) {
+          b.closed = true;
+          tp.open = null;
+        }
+        const capacity = Math.min(config.batchSize, config.maxRequestSize - BATCH_OVERHEAD);
+        b = this.#sender.newBatch(tp, capacity);
+        // As in Java's BufferPool, a batch holds its staging block until it is encoded, however few
+        // records it has (the builder starts with min(capacity, 64 KiB) and grows as records come);
+        // after encoding only its encoded bytes count, until acknowledged.
+        const block = Math.min(capacity, INITIAL_STAGING_BYTES);
+        b.accounted = block;
+        this.#bufferUsed += block;
+        b.builder!.append(timestamp, key, value, headers);
+        this.#sender.wake();
       }
-      const capacity = Math.min(config.batchSize, config.maxRequestSize - BATCH_OVERHEAD);
-      b = this.#sender.newBatch(tp, capacity);
-      // As in Java's BufferPool, a batch holds its staging block until it is encoded, however few
-      // records it has (the builder starts with min(capacity, 64 KiB) and grows as records come);
-      // after encoding only its encoded bytes count, until acknowledged.
-      const block = Math.min(capacity, INITIAL_STAGING_BYTES);
-      b.accounted = block;
-      this.#bufferUsed += block;
-      b.builder!.append(timestamp, key, value, headers);
-      this.#sender.wake();
+    } catch (e) {
+      // The codec refused the record (a value that is no byte array after all…): it fails alone, and
+      // a batch opened for it goes away again.
+      if (b !== null && b.recordCount === 0) {
+        tp.queue.pop();
+        tp.open = null;
+        this.#bufferUsed -= b.accounted;
+        b.builder!.release();
+        b.builder = null;
+      }
+      this.#fail(record, resolve, reject, asKafkasmError(e, "INVALID_RECORD", "Cannot stage the record"));
+      return DONE;
     }
     b.add(record, resolve, reject, timestamp);
     const staged = b.builder!.sizeInBytes;
@@ -532,7 +604,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       tp.open = null;
       this.#sender.wake();
     }
-    return true;
+    return DONE;
   }
 
   #fail(record: ProducerRecord<K, V>, resolve: unknown, reject: unknown, error: KafkasmError): void {
@@ -550,27 +622,48 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   #processWaiters(): void {
     this.#waitersScheduled = false;
     const w = this.#waiters;
-    let progressed = false;
-    while (this.#waitHead < w.length) {
-      const h = this.#waitHead;
-      if (!this.#tryAppend(w[h] as ProducerRecord<K, V>, w[h + 1] as Uint8Array | string | null, w[h + 2] as Uint8Array | string | null, w[h + 3], w[h + 4])) break;
-      this.#waitingBytes -= w[h + 6] as number;
-      w.fill(undefined, h, h + W);
-      this.#waitHead = h + W;
-      this.#waitersDequeued++;
-      progressed = true;
+    const end = w.length;
+    // Records leave in order, except that one whose topic has no metadata yet (nor any earlier record
+    // of its topic) is skipped over; one waiting for the codec or buffer room stops the pass.
+    let blocked: Set<string> | undefined;
+    let all = false;
+    let out = this.#waitHead;
+    for (let h = out; h < end; h += W) {
+      const record = w[h] as ProducerRecord<K, V>;
+      const r = all || blocked?.has(record.topic) ? WAIT_TOPIC
+        : this.#tryAppend(record, w[h + 1] as Uint8Array | string | null, w[h + 2] as Uint8Array | string | null, w[h + 3], w[h + 4]);
+      if (r === DONE) {
+        this.#dequeued(record.topic, w[h + 6] as number);
+        continue;
+      }
+      if (r === WAIT_ALL) all = true;
+      else (blocked ??= new Set()).add(record.topic);
+      if (out !== h) w.copyWithin(out, h, h + W);
+      out += W;
     }
-    if (this.#waitHead === w.length) {
-      this.#waiters = [];
-      this.#waitHead = 0;
-      this.#waitingBytes = 0;
-      if (this.#sender.pressure) this.#sender.pressure = false;
-    } else if (this.#waitHead > 1024 * W && this.#waitHead * 2 > w.length) {
-      this.#waiters = w.slice(this.#waitHead);
-      this.#waitHead = 0;
-    }
+    const progressed = out < end;
+    w.fill(undefined, out, end);
+    w.length = out;
+    this.#waitAll = all;
+    if (this.#waitHead === out) this.#emptied();
     if (progressed) this.#notifyWaiterEvents();
     this.#armWaitTimer();
+  }
+
+  /** Bookkeeping for a record that left the wait queue. */
+  #dequeued(topic: string, size: number): void {
+    this.#waitingBytes -= size;
+    const n = this.#waitTopics.get(topic)! - 1;
+    if (n > 0) this.#waitTopics.set(topic, n);
+    else this.#waitTopics.delete(topic);
+  }
+
+  #emptied(): void {
+    this.#waiters = [];
+    this.#waitHead = 0;
+    this.#waitingBytes = 0;
+    this.#waitAll = false;
+    this.#sender.pressure = false;
   }
 
   #notifyWaiterEvents(): void {
@@ -610,18 +703,16 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       const err = errorFor(record, w[h + 5] as number);
       if (!err) break;
       const resolve = w[h + 3], reject = w[h + 4];
-      this.#waitingBytes -= w[h + 6] as number;
+      this.#dequeued(record.topic, w[h + 6] as number);
       w.fill(undefined, h, h + W);
       this.#waitHead = h + W;
-      this.#waitersDequeued++;
       failedTopics.add(record.topic);
       this.#fail(record, resolve, reject, err);
     }
-    if (this.#waitHead === w.length) {
-      this.#waiters = [];
+    if (this.#waitHead === w.length) this.#emptied();
+    else if (this.#waitHead > 1024 * W && this.#waitHead * 2 > w.length) {
+      this.#waiters = w.slice(this.#waitHead);
       this.#waitHead = 0;
-      this.#waitingBytes = 0;
-      this.#sender.pressure = false;
     }
     for (const t of failedTopics) this.#metadata.forget(t);
     this.#notifyWaiterEvents();

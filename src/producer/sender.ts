@@ -13,7 +13,7 @@
  */
 import type { Codec } from "../../bindings/codec.ts";
 import type { CompressionCodec } from "../compression/codec.ts";
-import { ClientError, KafkaError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { asKafkasmError, ClientError, KafkaError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
 import { Produce, type ProduceRequest, type ProduceResponse, type ProduceTopicData } from "../protocol/produce.ts";
 import { Batch, type PartitionState } from "./accumulator.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
@@ -60,7 +60,14 @@ export class Sender {
   #timerAt = Infinity;
   #inFlightRequests = 0;
   #closed = false;
-  #drainBound = () => this.#drain();
+  #drainBound = (): void => {
+    // Runs from a microtask or timer: a throw here would reach the host process, so it fails what is pending instead.
+    try {
+      this.#drain();
+    } catch (e) {
+      this.failAll(asKafkasmError(e, "PROTOCOL_ERROR", "The producer's sender failed"), false);
+    }
+  };
   #txn: TransactionManager | null = null;
   /** The ProducerId and epoch the partitions' sequences belong to. */
   #sequencesPid = -1;
@@ -100,7 +107,7 @@ export class Sender {
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
-      this.#drain();
+      this.#drainBound();
     }, Math.max(0, at - now));
   }
 
@@ -270,19 +277,25 @@ export class Sender {
           this.wake();
         }).catch((e: unknown) => {
           if (b.done) return;
-          this.#finalFail(b, e instanceof KafkaError || e instanceof ClientError ? e : new ClientError("COMPRESSION_ERROR", `Cannot compress a batch for ${JSON.stringify(tp.topic)}/${tp.partition}: ${(e as Error)?.message ?? e}`, { cause: e }));
+          this.#finalFail(b, asKafkasmError(e, "COMPRESSION_ERROR", `Cannot compress a batch for ${JSON.stringify(tp.topic)}/${tp.partition}`));
           this.wake();
         });
         return false;
       }
-      if (pid) {
-        b.baseSequence = tp.nextSequence;
-        b.producerId = pid.producerId;
-        b.producerEpoch = pid.producerEpoch;
-        tp.nextSequence = incrementSequence(tp.nextSequence, b.recordCount);
-        b.bytes = builder.build({ producerId: pid.producerId, producerEpoch: pid.producerEpoch, baseSequence: b.baseSequence, transactional: this.#txn !== null });
-      } else {
-        b.bytes = builder.build(NO_PRODUCER);
+      try {
+        if (pid) {
+          b.baseSequence = tp.nextSequence;
+          b.producerId = pid.producerId;
+          b.producerEpoch = pid.producerEpoch;
+          tp.nextSequence = incrementSequence(tp.nextSequence, b.recordCount);
+          b.bytes = builder.build({ producerId: pid.producerId, producerEpoch: pid.producerEpoch, baseSequence: b.baseSequence, transactional: this.#txn !== null });
+        } else {
+          b.bytes = builder.build(NO_PRODUCER);
+        }
+      } catch (e) {
+        // Only this batch fails: the others in the drain go out.
+        this.#finalFail(b, asKafkasmError(e, "WASM_ERROR", `Cannot encode a batch for ${JSON.stringify(tp.topic)}/${tp.partition}`));
+        return false;
       }
       builder.release();
       b.builder = null;
@@ -337,17 +350,20 @@ export class Sender {
     conn.request(Produce, version, request, acks !== 0).then(
       (res) => {
         this.#inFlightRequests--;
-        if (acks === 0) {
-          for (const b of batches) this.#succeed(b, -1, -1);
-        } else {
-          this.#onResponse(leader, batches, res);
+        try {
+          if (acks === 0) {
+            for (const b of batches) this.#succeed(b, -1, -1);
+          } else {
+            this.#onResponse(leader, batches, res);
+          }
+        } catch (e) {
+          for (const b of batches) this.#retryOrFail(b, asKafkasmError(e, "PROTOCOL_ERROR", `Cannot handle a Produce answer from broker ${leader}`));
         }
         this.wake();
       },
       (e: unknown) => {
         this.#inFlightRequests--;
-        const err = e instanceof KafkaError || e instanceof ClientError ? e
-          : new ClientError("CONNECTION_ERROR", `Produce to broker ${leader} failed: ${(e as Error)?.message ?? e}`, { retriable: true, cause: e });
+        const err = asKafkasmError(e, "CONNECTION_ERROR", `Produce to broker ${leader} failed`, true);
         if (err.code === "CONNECTION_ERROR" || err.code === "REQUEST_TIMEOUT") this.#metadata.request();
         for (const b of batches) this.#retryOrFail(b, err);
         this.wake();
@@ -356,6 +372,14 @@ export class Sender {
   }
 
   #onResponse(leader: number, batches: Batch[], res: ProduceResponse): void {
+    // An answer for partitions this request did not send (or twice for one) cannot be matched to batches: fail it as a whole.
+    let answered = 0;
+    for (const t of res.topics) answered += t.partitions.length;
+    if (answered > batches.length) {
+      const err = new ClientError("PROTOCOL_ERROR", `Broker ${leader} answered a Produce request of ${batches.length} partition(s) for ${answered}`, { retriable: true });
+      for (const b of batches) this.#retryOrFail(b, err);
+      return;
+    }
     for (const b of batches) {
       const tp = b.tp;
       let pr: ProduceResponse["topics"][number]["partitions"][number] | undefined;

@@ -87,7 +87,11 @@ export class TransactionManager {
       const bump = this.#pid.producerId >= 0 && version >= 3;
       return { transactionalId: this.transactionalId, transactionTimeoutMs: this.#timeoutMs,
         producerId: bump ? this.#pid.producerId : -1, producerEpoch: bump ? this.#pid.producerEpoch : -1 };
-    }, (r) => r.errorCode, "InitProducerId");
+    }, (r) => {
+      // A negative id or epoch without an error is nonsense: retried like a lost answer.
+      if (r.errorCode === 0 && (r.producerId < 0 || r.producerEpoch < 0)) throw new ClientError("PROTOCOL_ERROR", `InitProducerId answered ProducerId ${r.producerId}, epoch ${r.producerEpoch} without an error`, { retriable: true });
+      return r.errorCode;
+    }, "InitProducerId");
     this.#pid.producerId = res.producerId;
     this.#pid.producerEpoch = res.producerEpoch;
     this.#pid.bumpNeeded = false;
@@ -150,7 +154,7 @@ export class TransactionManager {
         transactionalId: this.transactionalId, producerId: this.#pid.producerId, producerEpoch: this.#pid.producerEpoch, committed: commit,
       }), (r) => r.errorCode, commit ? "EndTxn (commit)" : "EndTxn (abort)");
       // KIP-890 (EndTxn v5+): the coordinator bumped the epoch.
-      if (res.producerEpoch >= 0 && (res.producerEpoch !== this.#pid.producerEpoch || res.producerId !== this.#pid.producerId)) {
+      if (res.producerEpoch >= 0 && res.producerId >= 0 && (res.producerEpoch !== this.#pid.producerEpoch || res.producerId !== this.#pid.producerId)) {
         this.#pid.producerId = res.producerId;
         this.#pid.producerEpoch = res.producerEpoch;
         bumped = true;
@@ -210,6 +214,7 @@ export class TransactionManager {
       throw c.errorCode === COORDINATOR_NOT_AVAILABLE || c.errorCode === COORDINATOR_LOAD_IN_PROGRESS
         ? new KafkaError(c.errorCode, err.message) : err;
     }
+    if (c.nodeId < 0 || !(c.port > 0 && c.port < 65536)) throw new ClientError("PROTOCOL_ERROR", `FindCoordinator answered node ${c.nodeId} at port ${c.port} without an error`, { retriable: true });
     this.#brokers.setBrokers([{ nodeId: c.nodeId, host: c.host, port: c.port }]);
     this.#coordinator = c.nodeId;
   }
