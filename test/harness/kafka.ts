@@ -128,6 +128,8 @@ function tail(file: string, lines = 15): string {
   try { return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n"); } catch { return ""; }
 }
 
+const NULL = "\u2400null"; // how the console consumer prints a null key or value (not a value tests send)
+
 function makeTools(home: string, bootstrap: string, clientProps: string | undefined, env: NodeJS.ProcessEnv): KafkaTools {
   const run = async (script: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<ToolResult> => {
     if (!/^[a-z0-9-]+\.sh$/.test(script)) throw new TypeError(`Invalid Kafka tool ${JSON.stringify(script)}: a script name in bin/`);
@@ -150,7 +152,7 @@ function makeTools(home: string, bootstrap: string, clientProps: string | undefi
       const args = withAdmin("--consumer.config", [
         "--topic", topic, "--from-beginning", "--timeout-ms", String(o.idleMs ?? 8_000),
         "--isolation-level", o.isolation ?? "read_uncommitted",
-        "--property", "print.key=true", "--property", "key.separator=\t", "--property", "null.literal=\u0000null",
+        "--property", "print.key=true", "--property", "key.separator=\t", "--property", `null.literal=${NULL}`,
         ...(o.maxMessages !== undefined ? ["--max-messages", String(o.maxMessages)] : []),
       ]);
       // It exits 0 after --max-messages, and also (having printed what it read) when --timeout-ms passes idle.
@@ -160,7 +162,7 @@ function makeTools(home: string, bootstrap: string, clientProps: string | undefi
       } finally {
         child.kill();
       }
-      const nul = (s: string) => (s === "\u0000null" ? null : s);
+      const nul = (s: string) => (s === NULL ? null : s);
       return child.stdout.split("\n").filter((l) => l.includes("\t")).map((l) => {
         const i = l.indexOf("\t");
         return { key: nul(l.slice(0, i)), value: nul(l.slice(i + 1)) };
