@@ -9,6 +9,7 @@ import { scramSha256, scramSha512 } from "../../../src/client/sasl/scram.ts";
 import { oauthBearer } from "../../../src/client/sasl/oauthbearer.ts";
 import { mskIam } from "../../../src/client/sasl/msk-iam.ts";
 import { authenticate, checkHandshake, type SaslMechanism } from "../../../src/client/sasl/mechanism.ts";
+import { saslMechanism } from "../../../src/client/sasl/index.ts";
 import { rejection, saslSend, text } from "./frames.ts";
 
 const require = createRequire(import.meta.url);
@@ -86,6 +87,24 @@ test("No mechanism object shows its secret in toString(), JSON.stringify, util.i
   }
   assert.is(JSON.stringify(mechanisms[1]), '{"mechanism":"SCRAM-SHA-256","username":"alice"}');
   assert.is(inspect(mechanisms[4]), "{ mechanism: 'OAUTHBEARER (AWS MSK IAM)', region: 'eu-west-1' }");
+});
+
+test("saslMechanism maps a { mechanism, ... } option (any case) to its mechanism, passes a ready one through, and names the choices for an unknown one", () => {
+  const creds = { username: "u", password: SECRET };
+  assert.is(saslMechanism({ mechanism: "plain", ...creds }).mechanism, "PLAIN");
+  assert.is(saslMechanism({ mechanism: "SCRAM-SHA-256", ...creds }).mechanism, "SCRAM-SHA-256");
+  assert.is(saslMechanism({ mechanism: "scram-sha-512", ...creds }).mechanism, "SCRAM-SHA-512");
+  assert.is(saslMechanism({ mechanism: "oauthbearer", token: async () => ({ value: "t" }) }).mechanism, "OAUTHBEARER");
+  assert.is(saslMechanism({ mechanism: "aws-msk-iam", region: "us-east-1", credentials: { accessKeyId: "A", secretAccessKey: SECRET } }).mechanism, "OAUTHBEARER");
+  const ready = plain(creds);
+  assert.is(saslMechanism(ready), ready);
+  try {
+    saslMechanism({ mechanism: "gssapi" } as any);
+    assert.unreachable();
+  } catch (e: any) {
+    assert.is(e.code, "INVALID_CONFIG");
+    assert.match(e.message, 'Invalid sasl mechanism "gssapi": expected plain, scram-sha-256, scram-sha-512, oauthbearer or aws-msk-iam');
+  }
 });
 
 test.run();
