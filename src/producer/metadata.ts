@@ -93,7 +93,7 @@ export class Brokers {
 
   /** Any broker: a ready connection if there is one, else known brokers and bootstrap addresses in turn. */
   async any(): Promise<Connection> {
-    for (const node of this.#nodes.values()) if (node.conn && !node.conn.isClosed && node.conn.versions) return node.conn;
+    for (const node of [...this.#nodes.values(), ...this.#bootstrap]) if (node.conn && !node.conn.isClosed && node.conn.versions) return node.conn;
     const candidates = [...this.#nodes.values(), ...this.#bootstrap];
     let lastError: unknown;
     // Start with the next bootstrap address so that a dead first broker is not tried first every time.
@@ -112,6 +112,13 @@ export class Brokers {
   #open(node: Node): Promise<Connection> {
     if (this.#closed) return Promise.reject(new ClientError("PRODUCER_CLOSED", "The producer is closed"));
     if (node.opening) return node.opening;
+    // A bootstrap address is opened again by any() while no metadata names brokers (a coordinator
+    // not available yet): reuse its connection, or the one replaced would stay open after close().
+    const old = node.conn;
+    if (old && !old.isClosed) {
+      if (old.versions) return Promise.resolve(old);
+      old.close();
+    }
     const { clientId, requestTimeoutMs, maxInFlight } = this.#config;
     const conn = new Connection(node.address, this.#transport, { clientId, requestTimeoutMs, maxInFlight, clock: this.#clock }, () => {
       if (node.conn === conn) node.conn = null;
