@@ -16,11 +16,13 @@ const specs = {
   "max-message-bytes": { type: "number", description: "largest WebSocket message", default: 4 * 1024 * 1024, integer: true, min: 1 },
   "max-connections-per-client": { type: "number", description: "connections per client IP", default: 32, integer: true, min: 1 },
   "max-connections": { type: "number", description: "connections in total", default: 10_000, integer: true, min: 1 },
-  "bytes-per-second": { type: "number", description: "per connection and direction, 0 = unlimited (excess is delayed, not dropped)", default: 0, min: 0 },
+  "bytes-per-second": { type: "number", description: "per client address (all its connections) and direction, 0 = unlimited (excess is delayed, not dropped)", default: 0, min: 0 },
   "idle-timeout-ms": { type: "number", description: "close connections idle this long, 0 = never", default: 300_000, integer: true, min: 0 },
   "api-keys": { type: "string", description: "Kafka APIs clients may use: producer (Produce, Metadata, ApiVersions, InitProducerId, transactions), all, or a list of API keys", default: "producer", valueName: "producer|all|K[,K]" },
   topics: { type: "string", description: "topics Produce/Metadata may name: exact or prefix* (default: any)", valueName: "T[,T]" },
-  "max-request-bytes": { type: "number", description: "largest Kafka request frame", default: 8 * 1024 * 1024, integer: true, min: 8 },
+  "transactional-ids": { type: "string", description: "transactional ids clients may use: exact or prefix* (default: none, so transactions are refused)", valueName: "T[,T]" },
+  "max-request-size": { type: "number", description: "largest Kafka request frame (the producer's max.request.size)", default: 8 * 1024 * 1024, integer: true, min: 8 },
+  "max-request-bytes": { type: "number", description: "deprecated: --max-request-size", integer: true, min: 8 },
   "tls-cert": { type: "string", description: "serve wss:// with this PEM certificate file (with --tls-key)", valueName: "FILE" },
   "tls-key": { type: "string", description: "PEM private key file for --tls-cert", valueName: "FILE" },
   "client-address-header": { type: "string", description: "behind a trusted reverse proxy only: header whose last entry is the client address (e.g. x-forwarded-for)", valueName: "NAME" },
@@ -58,10 +60,14 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
     apiKeys = options.apiKeys.split(",").map((k) => Number(k.trim()));
     if (apiKeys.some((k) => !Number.isInteger(k) || k < 0 || k > 32767)) throw new UsageError(`Option --api-keys expects producer, all or API keys like 0,3,18, got "${options.apiKeys}"`);
   }
+  const token = options.token ?? env.KAFKASM_PROXY_TOKEN;
+  if (token !== undefined && token.trim() === "") {
+    throw new UsageError("Option --token (or KAFKASM_PROXY_TOKEN) is empty, which would let every client in: set a secret, or leave both unset to run without a token");
+  }
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined;
   return startProxy({
     host, port, allow,
-    token: options.token ?? env.KAFKASM_PROXY_TOKEN,
+    token,
     origins: options.origin?.split(",").map((s) => s.trim()).filter(Boolean),
     requireOrigin: options.requireOrigin,
     maxMessageBytes: options.maxMessageBytes,
@@ -73,7 +79,8 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
     tls,
     apiKeys,
     topics: options.topics?.split(",").map((s) => s.trim()).filter(Boolean),
-    maxRequestBytes: options.maxRequestBytes,
+    maxRequestSize: options.maxRequestBytes ?? options.maxRequestSize,
+    transactionalIds: options.transactionalIds?.split(",").map((s) => s.trim()).filter(Boolean),
     clientAddressHeader: options.clientAddressHeader,
     log: (e) => {
       if (quiet && e.event !== "refused") return;

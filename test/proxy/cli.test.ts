@@ -42,5 +42,19 @@ test("kafkasm proxy without --allow is a usage error (exit 2)", async () => {
   }
 });
 
+test("kafkasm proxy with an empty --token or empty KAFKASM_PROXY_TOKEN refuses to start (exit 2) instead of running without auth", async () => {
+  for (const [args, env] of [[["--token", ""], {}], [[], { KAFKASM_PROXY_TOKEN: "" }]] as const) {
+    const child = spawnChild(process.execPath, ["--import", "tsx", "src/cli/main.ts", "proxy", "--listen", "127.0.0.1:0", "--allow", "127.0.0.1:9092", ...args],
+      { env: { ...process.env, ...env } });
+    try {
+      assert.equal(await child.exited(30_000), 2, child.stderr);
+      assert.match(child.stderr, /token.*empty/i);
+      assert.not.match(child.stdout, /listening/);
+    } finally {
+      child.kill();
+    }
+  }
+});
+
 exitAfterSuite(test);
 test.run();
