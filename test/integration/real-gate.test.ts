@@ -8,7 +8,6 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { WebSocket } from "ws";
 import { Producer, KafkaError, type ProducerOptions } from "../../src/index.ts";
-import type { ProxyOptions } from "../../src/proxy/proxy.ts";
 import { websocketTransport } from "../../src/transport/websocket.ts";
 import { exitAfterSuite, within } from "../harness/bounded.ts";
 import { startKafka, kafkaAvailable, type Kafka } from "../harness/kafka.ts";
@@ -27,10 +26,6 @@ let acl: Kafka | undefined;
 let open: Kafka | undefined;
 let proxy: Awaited<ReturnType<typeof startProxy>> | undefined;
 
-// The proxy's transactional-id allow-list (issue 9 item 5); typed loosely so that this file compiles
-// whether or not ProxyOptions declares it yet.
-const transactionalIdAllowList = { transactionalIds: [TXN_OK] } as Partial<ProxyOptions>;
-
 test.before(async () => {
   if (!kafkaAvailable() || process.env.KAFKA_BROKERS) return;
   [acl, open] = await within(Promise.all([startKafka({ authorizer: true }), startKafka()]), 120_000, "two Kafka brokers to start");
@@ -39,7 +34,7 @@ test.before(async () => {
   for (const t of [ALLOWED, FORBIDDEN]) await acl.tools.topics(["--create", "--topic", t, "--partitions", "3"]);
   await acl.tools.acls(["--add", "--allow-principal", "User:ANONYMOUS", "--operation", "Write", "--operation", "Describe",
     "--topic", ALLOWED, "--transactional-id", TXN_OK]);
-  proxy = await startProxy({ allow: [open.bootstrap], topics: [ALLOWED], log: process.env.DEBUG_GATE ? (e) => console.error("proxy", JSON.stringify(e)) : () => {}, ...transactionalIdAllowList });
+  proxy = await startProxy({ allow: [open.bootstrap], topics: [ALLOWED], log: process.env.DEBUG_GATE ? (e) => console.error("proxy", JSON.stringify(e)) : () => {}, transactionalIds: [TXN_OK] });
 });
 
 test.after(async () => {
@@ -50,7 +45,7 @@ test.after(async () => {
 type Path = "broker ACLs" | "proxy gate";
 const paths: Path[] = ["broker ACLs", "proxy gate"];
 
-function producer(path: Path, extra: ProducerOptions = {}): Producer {
+function producer(path: Path, extra: Omit<ProducerOptions, "brokers"> = {}): Producer {
   const options = { lingerMs: 5, retryBackoffMs: 50, ...extra };
   if (path === "broker ACLs") return new Producer({ brokers: [acl!.bootstrap], ...options });
   return new Producer({
@@ -122,13 +117,6 @@ it("a forbidden topic: TOPIC_AUTHORIZATION_FAILED, not retriable, at once from t
 it("a transactional id: an unlisted one is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED (not retriable) by the broker's TransactionalId ACL and by the gate's transactionalIds allow-list alike; the listed one commits and reads back read_committed", async () => {
   const seen: Record<string, { code: string; retriable: boolean }> = {};
   for (const path of paths) {
-    const other = producer(path, { transactionalId: TXN_FORBIDDEN });
-    try {
-      const err = await refusal(other.initTransactions(), `initTransactions() with ${TXN_FORBIDDEN} (${path}) to fail`);
-      seen[path] = { code: err.code, retriable: err.retriable };
-    } finally {
-      await within(other.close(), 30_000, `close() of the refused transactional producer (${path})`);
-    }
     const ok = producer(path, { transactionalId: TXN_OK });
     try {
       await within(ok.initTransactions(), 60_000, `initTransactions() with ${TXN_OK} (${path})`);
@@ -137,6 +125,13 @@ it("a transactional id: an unlisted one is refused with TRANSACTIONAL_ID_AUTHORI
       await within(ok.commitTransaction(), 60_000, `commitTransaction() (${path})`);
     } finally {
       await within(ok.close(), 30_000, `close() of the transactional producer (${path})`);
+    }
+    const other = producer(path, { transactionalId: TXN_FORBIDDEN });
+    try {
+      const err = await refusal(other.initTransactions(), `initTransactions() with ${TXN_FORBIDDEN} (${path}) to fail`);
+      seen[path] = { code: err.code, retriable: err.retriable };
+    } finally {
+      await within(other.close(), 30_000, `close() of the refused transactional producer (${path})`);
     }
   }
   assert.equal(seen["broker ACLs"], { code: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", retriable: false });
