@@ -47,7 +47,11 @@ export class Connection {
               limits: ClientState, private readonly release: () => void) {
     this.lastActivity = ctx.clock.now();
     this.gate = ctx.gatePolicy
-      ? new RequestGate({ ...ctx.gatePolicy, onTopicsDenied: (detail) => ctx.countRefusal("TOPIC_NOT_ALLOWED", client, target, detail) })
+      ? new RequestGate({
+        ...ctx.gatePolicy,
+        onTopicsDenied: (detail) => ctx.countRefusal("TOPIC_NOT_ALLOWED", client, target, detail),
+        onTransactionalIdDenied: (detail) => ctx.countRefusal("TRANSACTIONAL_ID_NOT_ALLOWED", client, target, detail),
+      })
       : undefined;
     const throttled = () => ctx.stats.throttled.rate++;
     if (limits.up && limits.down) {
@@ -101,6 +105,12 @@ export class Connection {
 
   private afterSend = () => {
     if (this.ws.bufferedAmount < this.ctx.highWaterMark / 2) this.resumeSide("tcp", "ws-backpressure");
+  };
+
+  // The gate's own answers (a refused transactional id) go to the client as a broker's would.
+  private reply = (response: Uint8Array) => {
+    this.ctx.stats.bytes.toClient += response.length;
+    this.ws.send(response, { binary: true }, this.afterSend);
   };
 
   private forwardFrame = (prefix: Uint8Array, frame: Uint8Array) => {
@@ -159,7 +169,7 @@ export class Connection {
     this.ctx.stats.bytes.toBroker += data.length;
     if (this.gate) {
       this.tcpOk = true;
-      const refused = this.gate.push(data, this.forwardFrame);
+      const refused = this.gate.push(data, this.forwardFrame, this.reply);
       if (refused) {
         this.ctx.countRefusal(refused.reason, this.client, this.target, refused.detail);
         this.finish(refused.reason, 1008, refused.reason);

@@ -36,6 +36,7 @@ export const PRODUCER_API_KEYS: readonly number[] = [
 const ADD_OFFSETS_TO_TXN = 25;
 const TXN_OFFSET_COMMIT = 28;
 const TOPIC_AUTHORIZATION_FAILED = 29;
+const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
 /** Largest broker response the gate will hold to rewrite (a Metadata answer for a huge cluster). */
 const MAX_REWRITTEN_RESPONSE = 100 * 1024 * 1024;
 /** Requests awaiting an answer per connection (the Java producer keeps at most 5 per connection). */
@@ -59,6 +60,8 @@ export interface GatePolicy {
   maxTopicsPerRequest?: number;
   /** Told about each Metadata request whose topics were (partly) refused without closing. */
   onTopicsDenied?: (detail: string) => void;
+  /** Told about each transactional id the gate answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
+  onTransactionalIdDenied?: (detail: string) => void;
 }
 
 /** Returns a predicate for names from exact names and "prefix*" patterns. */
@@ -78,8 +81,11 @@ const headerApi = (k: number) => flexibleFrom[k] as Api<unknown, unknown> | unde
 const int32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]);
 const quote = (s: string) => JSON.stringify(s.slice(0, 200));
 
-/** A request awaiting its answer; `rewrite` when it is a Metadata answer to filter. */
-interface InFlight { rewrite?: { version: number; denied: string[] } }
+/**
+ * A request awaiting its answer; `rewrite` when it is a Metadata answer to filter, `answer` when the
+ * gate answers it itself (a refused transactional id), once every earlier request has its answer.
+ */
+interface InFlight { rewrite?: { version: number; denied: string[] }; answer?: Uint8Array }
 
 class Refused extends Error {
   constructor(readonly refusal: GateRefusal) { super(refusal.detail); }
@@ -100,6 +106,11 @@ export class RequestGate {
   private skip = 0;
   private capture: { rewrite: NonNullable<InFlight["rewrite"]>; parts: Uint8Array[]; remaining: number } | undefined;
   private readonly onTopicsDenied: ((detail: string) => void) | undefined;
+  private readonly onTransactionalIdDenied: ((detail: string) => void) | undefined;
+  /** In-flight entries the gate answers itself. */
+  private answers = 0;
+  /** Whether push() may answer refused transactional ids (it was given a way to reply). */
+  private canAnswer = false;
 
   constructor(policy: GatePolicy) {
     this.frames = new FrameAccumulator(policy.maxRequestSize);
@@ -108,6 +119,7 @@ export class RequestGate {
     this.txnAllowed = policy.transactionalIds ? topicMatcher(policy.transactionalIds) : undefined;
     this.maxTopics = policy.maxTopicsPerRequest ?? 1000;
     this.onTopicsDenied = policy.onTopicsDenied;
+    this.onTransactionalIdDenied = policy.onTransactionalIdDenied;
   }
 
   /** Requests forwarded and not answered yet. */
@@ -118,14 +130,22 @@ export class RequestGate {
   /**
    * Consumes client bytes; calls `forward(sizePrefix, frame)` for each allowed (possibly rewritten)
    * request frame, in order. Returns the first refusal (nothing after it is forwarded; close then).
+   * With `reply`, a FindCoordinator or InitProducerId for a transactional id outside the allow-list is
+   * answered by the gate with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as a broker's ACL would (in
+   * request order: after the broker's answers to every earlier request); without it, it is refused.
    */
-  push(chunk: Uint8Array, forward: (sizePrefix: Uint8Array, frame: Uint8Array) => void): GateRefusal | undefined {
+  push(chunk: Uint8Array, forward: (sizePrefix: Uint8Array, frame: Uint8Array) => void, reply?: (response: Uint8Array) => void): GateRefusal | undefined {
     let refusal: GateRefusal | undefined;
+    this.canAnswer = reply !== undefined;
     try {
       this.frames.push(chunk, (frame) => {
         if (refusal) return;
         const checked = this.check(frame);
         if ("reason" in checked) { refusal = checked; return; }
+        if (checked.answered) {
+          if (this.headLen === 0 && this.skip === 0 && !this.capture) this.sendAnswers(reply!);
+          return;
+        }
         const out = checked.frame;
         const prefix = new Uint8Array(4);
         new DataView(prefix.buffer).setInt32(0, out.length);
@@ -135,6 +155,16 @@ export class RequestGate {
       refusal ??= { reason: "BAD_REQUEST", detail: e instanceof Error ? e.message : String(e) };
     }
     return refusal;
+  }
+
+  /** Sends the gate's own answers that are next in request order (Kafka answers a connection's requests in order). */
+  private sendAnswers(emit: (bytes: Uint8Array) => void): void {
+    for (const [id, request] of this.inFlight) {
+      if (!request.answer) return;
+      this.inFlight.delete(id);
+      this.answers--;
+      emit(request.answer);
+    }
   }
 
   /**
@@ -150,6 +180,10 @@ export class RequestGate {
       passFrom = -1;
     };
     while (i < chunk.length) {
+      if (this.answers > 0 && this.headLen === 0 && this.skip === 0 && !this.capture) {
+        flushPass(i);
+        this.sendAnswers(forward);
+      }
       if (this.capture) {
         const c = this.capture;
         const take = Math.min(c.remaining, chunk.length - i);
@@ -200,6 +234,7 @@ export class RequestGate {
       }
     }
     flushPass(i);
+    if (this.answers > 0 && this.headLen === 0 && this.skip === 0 && !this.capture) this.sendAnswers(forward);
     return undefined;
   }
 
@@ -225,7 +260,7 @@ export class RequestGate {
     }
   }
 
-  private check(frame: Uint8Array): { frame: Uint8Array } | GateRefusal {
+  private check(frame: Uint8Array): { frame: Uint8Array; answered?: boolean } | GateRefusal {
     if (frame.length < 8) return { reason: "BAD_REQUEST", detail: `request frame of ${frame.length} bytes is too short for a header` };
     const apiKey = (frame[0] << 8) | frame[1];
     if (this.apiKeys && !this.apiKeys.has(apiKey)) return { reason: "API_NOT_ALLOWED", detail: `API key ${apiKey} is not allowed` };
@@ -235,6 +270,11 @@ export class RequestGate {
     try {
       const { header, reader } = readRequestHeader(frame, headerApi);
       const out = this.checkBody(apiKey, header.apiVersion, header.correlationId, header.clientId, reader, frame);
+      if (out.answer) {
+        this.inFlight.set(correlationId, { answer: out.answer });
+        this.answers++;
+        return { frame, answered: true };
+      }
       if (out.expectsResponse) this.inFlight.set(correlationId, { rewrite: out.rewrite });
       return { frame: out.frame };
     } catch (e) {
@@ -244,10 +284,11 @@ export class RequestGate {
   }
 
   private transactionalId(api: string, id: string | null): void {
-    if (id === null) return;
-    if (!this.txnAllowed || !this.txnAllowed(id)) {
-      refuse("TRANSACTIONAL_ID_NOT_ALLOWED", `${api} with transactional id ${quote(id)} is not allowed`);
-    }
+    if (id !== null && !this.txnIdAllowed(id)) refuse("TRANSACTIONAL_ID_NOT_ALLOWED", `${api} with transactional id ${quote(id)} is not allowed`);
+  }
+
+  private txnIdAllowed(id: string): boolean {
+    return this.txnAllowed !== undefined && this.txnAllowed(id);
   }
 
   private topicCount(api: string, n: number): void {
@@ -255,7 +296,7 @@ export class RequestGate {
   }
 
   private checkBody(apiKey: number, v: number, correlationId: number, clientId: string | null, r: Reader, frame: Uint8Array):
-    { frame: Uint8Array; expectsResponse: boolean; rewrite?: InFlight["rewrite"] } {
+    { frame: Uint8Array; expectsResponse: boolean; rewrite?: InFlight["rewrite"]; answer?: Uint8Array } {
     const range = (api: { name: string; minVersion: number; maxVersion: number }) => {
       if (v < api.minVersion || v > api.maxVersion) refuse("BAD_REQUEST", `${api.name} v${v} cannot be checked by the gate (v${api.minVersion}-v${api.maxVersion} can)`);
     };
@@ -280,15 +321,27 @@ export class RequestGate {
       }
       case ApiKey.Metadata:
         return this.checkMetadata(v, correlationId, clientId, r, frame, flex);
-      case ApiKey.InitProducerId:
+      case ApiKey.InitProducerId: {
         range(InitProducerId);
-        this.transactionalId("InitProducerId", InitProducerIdServer.decodeRequest(r, v).transactionalId);
-        return { frame, expectsResponse: true };
+        const id = InitProducerIdServer.decodeRequest(r, v).transactionalId;
+        if (id === null || this.txnIdAllowed(id)) return { frame, expectsResponse: true };
+        if (!this.canAnswer) this.transactionalId("InitProducerId", id);
+        this.onTransactionalIdDenied?.(`InitProducerId with transactional id ${quote(id)} answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED`);
+        return { frame, expectsResponse: true, answer: encodeResponseFrame(InitProducerIdServer, v, correlationId,
+          { throttleTimeMs: 0, errorCode: TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 }) };
+      }
       case ApiKey.FindCoordinator: {
         range(FindCoordinator);
         const req = FindCoordinatorServer.decodeRequest(r, v);
-        if (req.keyType === COORDINATOR_TRANSACTION) for (const k of req.keys) this.transactionalId("FindCoordinator", k);
-        return { frame, expectsResponse: true };
+        if (req.keyType !== COORDINATOR_TRANSACTION) return { frame, expectsResponse: true };
+        const denied = req.keys.filter((k) => !this.txnIdAllowed(k));
+        if (denied.length === 0) return { frame, expectsResponse: true };
+        // A batch mixing allowed and refused ids would need a merged answer; no producer sends one.
+        if (!this.canAnswer || denied.length < req.keys.length) this.transactionalId("FindCoordinator", denied[0]);
+        this.onTransactionalIdDenied?.(`FindCoordinator for transactional id ${quote(denied[0])} answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED`);
+        const coordinators = req.keys.map((key) => ({ key: v >= 4 ? key : "", nodeId: -1, host: "", port: -1,
+          errorCode: TRANSACTIONAL_ID_AUTHORIZATION_FAILED, errorMessage: "Transactional Id authorization failed." }));
+        return { frame, expectsResponse: true, answer: encodeResponseFrame(FindCoordinatorServer, v, correlationId, { throttleTimeMs: 0, coordinators }) };
       }
       case ApiKey.AddPartitionsToTxn: {
         range(AddPartitionsToTxn); // v4+ batches transactions for brokers only

@@ -34,10 +34,11 @@ import { PRODUCER_API_KEYS, type GatePolicy } from "./gate.ts";
 import { systemClock, type ProxyClock } from "./clock.ts";
 import { ClientTable } from "./limits.ts";
 import type { Connection } from "./connection.ts";
-import { digest, handlers, parseBrokerTarget, SUBPROTOCOL, type ServerContext } from "./upgrade.ts";
+import { digest, handlers, SUBPROTOCOL, type ServerContext } from "./upgrade.ts";
+import { parseHostPort as parseBrokerTarget } from "../client/address.ts";
 
 export { PRODUCER_API_KEYS } from "./gate.ts";
-export { parseBrokerTarget } from "./upgrade.ts";
+export { parseHostPort as parseBrokerTarget } from "../client/address.ts";
 export type { ProxyClock } from "./clock.ts";
 
 /** Why a connection or message was refused; stable strings, used as keys of `stats().refused` and as WebSocket close reasons. */

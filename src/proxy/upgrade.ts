@@ -11,6 +11,7 @@ import type { WebSocketServer } from "ws";
 import { Connection, type ProxyContext } from "./connection.ts";
 import type { ClientTable } from "./limits.ts";
 import type { RefusalReason } from "./proxy.ts";
+import { parseHostPort as parseBrokerTarget } from "../client/address.ts";
 
 export const SUBPROTOCOL = "kafkasm";
 const TOKEN_SUBPROTOCOL_PREFIX = "kafkasm.bearer.";
@@ -38,16 +39,6 @@ export const STATUS: Record<RefusalReason, [number, string]> = {
   IDLE_TIMEOUT: [408, "Request Timeout"],
   SHUTTING_DOWN: [503, "Service Unavailable"],
 };
-
-/** Parses "host:port" / "[v6]:port"; returns the normalised "host:port" or undefined. */
-export function parseBrokerTarget(text: string): { host: string; port: number; key: string } | undefined {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return undefined;
-  const host = m[1].toLowerCase();
-  return { host: host.startsWith("[") ? host.slice(1, -1) : host, port, key: `${host}:${port}` };
-}
 
 export function digest(s: string): Buffer {
   return createHash("sha256").update(s).digest();

@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect } from "node:net";
-import { encodeRequestFrame } from "../../src/protocol/frame.ts";
+import { decodeResponseFrame, encodeRequestFrame } from "../../src/protocol/frame.ts";
 import { Metadata } from "../../src/protocol/metadata.ts";
 import { Produce } from "../../src/protocol/produce.ts";
 import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
@@ -168,25 +168,26 @@ test("a Metadata request naming 2 million topics is refused (over maxTopicsPerRe
 const initProducerId = (correlationId: number, transactionalId: string | null) =>
   encodeRequestFrame(InitProducerId, 4, correlationId, "c", { transactionalId, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
 
-test("transactional ids: InitProducerId with one is refused by default, passes only when allow-listed; idempotent (null id) always passes", async () => {
+test("transactional ids: InitProducerId with one is answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED by default (as a broker's ACL would) and never reaches the broker; passes only when allow-listed; idempotent (null id) always passes", async () => {
   const broker = await kafkaStub();
   const target = `127.0.0.1:${broker.port}`;
   for (const [transactionalIds, id, passes] of [[undefined, "other-app", false], [["web-*"], "other-app", false], [["web-*"], "web-1", true], [undefined, null, true]] as const) {
     const proxy = await startProxy({ allow: [target], transactionalIds, log: () => {} });
     const ws = await openWs(`${proxy.url}/broker/${target}`);
     const before = broker.requests.length;
+    const got = nextEvent<[Buffer]>(ws, "message", 10_000, "the answer");
+    ws.send(initProducerId(3, id));
+    const [answer] = await got;
     if (passes) {
-      const got = nextEvent<[Buffer]>(ws, "message", 10_000, "the answer");
-      ws.send(initProducerId(3, id));
-      await got;
       assert.equal(broker.requests.length, before + 1);
-      ws.close();
     } else {
-      const done = closed(ws);
-      ws.send(initProducerId(3, id));
-      assert.equal(await done, { code: 1008, reason: "TRANSACTIONAL_ID_NOT_ALLOWED" }, String(id));
-      assert.equal(broker.requests.length, before);
+      const res = decodeResponseFrame(InitProducerId, 4, new Uint8Array(answer).subarray(4));
+      assert.equal(res, { throttleTimeMs: 0, errorCode: 53, producerId: -1, producerEpoch: -1 }, String(id));
+      assert.equal(broker.requests.length, before, "nothing reached the broker");
+      assert.is(proxy.stats().refused.byReason.TRANSACTIONAL_ID_NOT_ALLOWED, 1, "counted as a refusal");
+      assert.is(ws.readyState, ws.OPEN, "the connection stays open, as with a broker's ACL");
     }
+    ws.close();
     await proxy.close();
   }
   await broker.close();

@@ -9,6 +9,8 @@ import { decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, readReque
 import { Produce } from "../../src/protocol/produce.ts";
 import { Metadata, MetadataServer } from "../../src/protocol/metadata.ts";
 import { ApiVersions } from "../../src/protocol/api-versions.ts";
+import { FindCoordinator } from "../../src/protocol/find-coordinator.ts";
+import { InitProducerId } from "../../src/protocol/init-producer-id.ts";
 import { websocketTransport } from "../../src/transport/websocket.ts";
 import { Producer } from "../../src/index.ts";
 import { startCluster } from "../harness/cluster.ts";
@@ -106,6 +108,43 @@ test("Metadata for all topics is forwarded, and the answer lists only allowed to
   gate.pushResponse(metadataAnswer(12, 8, ["web-a", "payroll", "web-b", "secrets"]), (b) => got.push(...b));
   const res = decodeResponseFrame(Metadata, 12, new Uint8Array(got.slice(4)));
   assert.equal(res.topics.map((t) => t.name), ["web-a", "web-b"]);
+});
+
+test("a transactional id outside transactionalIds: the gate answers FindCoordinator and InitProducerId with TRANSACTIONAL_ID_AUTHORIZATION_FAILED itself, after the broker's answers to earlier requests (split anywhere), and forwards nothing", () => {
+  const findTxn = (v: number, id: number) => encodeRequestFrame(FindCoordinator, v, id, "c", { keyType: 1, keys: ["other-app"] });
+  const initTxn = (id: number) => encodeRequestFrame(InitProducerId, 4, id, "c", { transactionalId: "other-app", transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+  for (const v of [1, 3, 4]) {
+    const answer = metadataAnswer(12, 8, ["t"]);
+    for (let cut = 0; cut <= answer.length; cut += 7) {
+      const denied: string[] = [];
+      const gate = new RequestGate({ apiKeys: PRODUCER_API_KEYS, topics: ["t"], transactionalIds: ["web-*"], maxRequestSize: 1 << 20, onTransactionalIdDenied: (d) => denied.push(d) });
+      const toBroker: number[] = [];
+      const toClient: number[] = [];
+      const reply = (b: Uint8Array) => toClient.push(...b);
+      // Metadata (in flight at the broker), then the two refused requests.
+      assert.is(gate.push(new Uint8Array([...metadata(["t"]), ...findTxn(v, 9), ...initTxn(10)]), (p, f) => toBroker.push(...p, ...f), reply), undefined);
+      assert.equal(toBroker, [...metadata(["t"])], "only the Metadata request reaches the broker");
+      assert.equal(toClient, [], "no answer may overtake the broker's answer to the earlier Metadata request");
+      for (const part of [answer.subarray(0, cut), answer.subarray(cut)]) assert.is(gate.pushResponse(part, (b) => toClient.push(...b)), undefined);
+      const out = new Uint8Array(toClient);
+      assert.equal([...out.subarray(0, answer.length)], [...answer], `cut ${cut}: the broker's answer first, unchanged`);
+      let at = answer.length;
+      const frame = () => { const size = new DataView(out.buffer).getInt32(at); const f = out.subarray(at + 4, at + 4 + size); at += 4 + size; return f; };
+      const fc1 = decodeResponseFrame(FindCoordinator, v, frame());
+      assert.equal(fc1.coordinators.map((c) => [c.errorCode, c.nodeId]), [[53, -1]], `FindCoordinator v${v}`);
+      const ip = decodeResponseFrame(InitProducerId, 4, frame());
+      assert.equal([ip.errorCode, ip.producerId, ip.producerEpoch], [53, -1, -1]);
+      assert.is(at, out.length, "nothing else");
+      assert.is(gate.inFlightCount, 0);
+      assert.is(denied.length, 2);
+    }
+  }
+  // Nothing in flight: answered at once. Without a way to reply (a bare gate), it is a refusal instead.
+  const gate = new RequestGate({ apiKeys: PRODUCER_API_KEYS, maxRequestSize: 1 << 20 });
+  const got: Uint8Array[] = [];
+  assert.is(gate.push(initTxn(3), () => assert.unreachable("forwarded"), (b) => got.push(b)), undefined);
+  assert.is(decodeResponseFrame(InitProducerId, 4, got[0].subarray(4)).errorCode, 53);
+  assert.equal(run(new RequestGate({ apiKeys: PRODUCER_API_KEYS, maxRequestSize: 1 << 20 }), [initTxn(3)]).refusal?.reason, "TRANSACTIONAL_ID_NOT_ALLOWED");
 });
 
 test("a broker response frame with an impossible size is BAD_RESPONSE", () => {
