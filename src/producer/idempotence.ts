@@ -13,7 +13,7 @@ import { ClientError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
 import { InitProducerId } from "../protocol/init-producer-id.ts";
 import type { Clock } from "./clock.ts";
 import type { Brokers } from "./metadata.ts";
-import { versionFor } from "./metadata.ts";
+import { loadChecks, versionFor } from "./metadata.ts";
 
 /** Kafka's DefaultRecordBatch.incrementSequence: sequences wrap from 2^31 − 1 to 0. */
 export function incrementSequence(sequence: number, increment: number): number {
@@ -44,11 +44,6 @@ export function restampBatch(bytes: Uint8Array, producerId: number, producerEpoc
 function initRetriable(code: number): boolean {
   // COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, CONCURRENT_TRANSACTIONS, REQUEST_TIMED_OUT
   return code === 14 || code === 15 || code === 16 || code === 51 || code === 7;
-}
-
-/** An InitProducerId answer without error but with a negative ProducerId or epoch. */
-export function badProducerId(res: { producerId: number; producerEpoch: number }): ClientError {
-  return new ClientError("PROTOCOL_ERROR", `InitProducerId answered ProducerId ${res.producerId}, epoch ${res.producerEpoch} without an error`, { retriable: true });
 }
 
 export class ProducerIdState {
@@ -83,9 +78,8 @@ export class ProducerIdState {
             transactionalId: null, transactionTimeoutMs: 2147483647,
             producerId: bump ? this.producerId : -1, producerEpoch: bump ? this.producerEpoch : -1,
           });
+          (await loadChecks()).checkProducerId(res);
           if (res.errorCode === 0) {
-            // Checked before it is used: a negative id or epoch would be stamped into every batch.
-            if (res.producerId < 0 || res.producerEpoch < 0) throw badProducerId(res);
             this.producerId = res.producerId;
             this.producerEpoch = res.producerEpoch;
             this.bumpNeeded = false;

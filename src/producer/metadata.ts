@@ -190,26 +190,9 @@ export function isStaleMetadataError(code: number): boolean {
   return code === 3 || code === 5 || code === 6 || code === 9 || code === 56 || code === 74 || code === 75 || code === 100 || code === 41;
 }
 
-function badAnswer(what: string): ClientError {
-  return new ClientError("PROTOCOL_ERROR", `Metadata answer names ${what}`, { retriable: true });
-}
-
-/**
- * Why a topic of a Metadata answer makes no sense, or "": Kafka numbers partitions 0..n-1, a topic
- * without error has some, and a leader is a node id or -1.
- */
-export function invalidTopic(mt: MetadataTopic): string {
-  const ps = mt.partitions;
-  const n = ps.length;
-  if (n === 0) return mt.errorCode === 0 ? "no partitions and no error" : "";
-  const seen = new Uint8Array(n);
-  for (const p of ps) {
-    const i = p.partitionIndex;
-    if (!(i >= 0 && i < n) || seen[i]++) return `partition ${i} among ${n}`;
-    if (p.leaderId < -1) return `leader ${p.leaderId}`;
-  }
-  return "";
-}
+/** checks.ts (a chunk of its own), once loaded: Producer#start loads it with the codec. */
+let checks: typeof import("./checks.ts") | undefined;
+export const loadChecks = async () => checks ?? (checks = await import("./checks.ts"));
 
 export class MetadataCache {
   readonly topics = new Map<string, TopicState>();
@@ -285,22 +268,23 @@ export class MetadataCache {
     this.#again = false;
     this.#lastAttempt = this.#clock.now();
     try {
+      // Loaded already when a Producer started: then only microtasks pass (manual-clock tests stay deterministic).
+      const c = await loadChecks();
       const conn = await this.#brokers.any();
       const version = versionFor(conn, Metadata);
       const names = [...this.topics.keys()];
       const res = await conn.request(Metadata, version, { topics: names, allowAutoTopicCreation: true });
       if (this.#closed) return;
-      // A broker entry that cannot be dialled spoils the whole answer: leaders may point at it.
-      for (const b of res.brokers) if (b.nodeId < 0 || !(b.port > 0 && b.port < 65536)) throw badAnswer(`broker ${b.nodeId} at port ${b.port}`);
+      c.checkBrokers(res);
       this.#brokers.setBrokers(res.brokers);
       this.#lastSuccess = this.#clock.now();
       this.lastError = undefined;
       for (const mt of res.topics) {
         const t = mt.name === null ? undefined : this.topics.get(mt.name);
         if (!t) continue; // a topic not asked for changes nothing
-        const why = invalidTopic(mt);
         // Only this topic fails (retriable: asked again after a backoff); the others in the answer apply.
-        if (why) t.error = badAnswer(`topic ${JSON.stringify(t.name)} with ${why}`);
+        const bad = c.checkTopic(mt);
+        if (bad) t.error = bad;
         else this.#apply(t, mt);
       }
       for (const t of this.topics.values()) {
@@ -325,7 +309,7 @@ export class MetadataCache {
       return;
     }
     t.error = mt.errorCode !== 0 ? kafkaErrorFor(mt.errorCode, `Metadata for topic ${JSON.stringify(t.name)}`) : undefined;
-    // Indexes are 0..n-1 (invalidTopic checked), so this allocates as many partitions as the answer lists.
+    // Indexes are 0..n-1 (checkTopic), so this allocates as many partitions as the answer lists.
     const parts = t.partitions ?? [];
     for (let i = parts.length; i < mt.partitions.length; i++) parts.push(new PartitionState(t.name, i));
     for (const mp of mt.partitions) {

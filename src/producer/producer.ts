@@ -14,7 +14,7 @@ import { CALLBACK, failSlot, type TopicState } from "./accumulator.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type ProducerOptions, type ProducerRecord, type RecordMetadata, type ResolvedConfig, resolveConfig } from "./config.ts";
 import { ProducerIdState } from "./idempotence.ts";
-import { Brokers, MetadataCache, versionFor } from "./metadata.ts";
+import { Brokers, loadChecks, MetadataCache, versionFor } from "./metadata.ts";
 import { customPartition, keyPartition, roundRobinPartition, stickyPartition } from "./partitioner.ts";
 import { Sender } from "./sender.ts";
 import type { TransactionManager } from "./transactions.ts";
@@ -52,67 +52,23 @@ const W = 8;
 /** #tryAppend: the record is appended (or failed), waits for its topic's metadata, or waits for the codec or buffer room. */
 const DONE = 0, WAIT_TOPIC = 1, WAIT_ALL = 2;
 
-/** Why `topic` is not a name Kafka accepts (its Topic.validate rules), or "". */
-function invalidTopicName(topic: unknown): string {
-  if (typeof topic !== "string" || topic.length === 0) return "must be a non-empty string";
-  if (topic.length > 249) return "is longer than 249 characters";
-  if (topic === "." || topic === "..") return 'cannot be "." or ".."';
-  return /^[\w.-]+$/.test(topic) ? "" : "may contain only ASCII letters, digits, '.', '_' and '-'";
+
+/** Bytes of a key or value (by the intrinsic length); a string counts `perUnit` per UTF-16 unit (3: an upper bound). */
+function byteLength(v: Uint8Array | string | null | undefined, perUnit = 3): number {
+  return v == null ? 0 : typeof v === "string" ? v.length * perUnit : lengthOf(v);
 }
 
-function utf8Length(s: string): number {
+function headersSize(h: Record<string, string | Uint8Array | null>): number {
   let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) { n += 4; i++; }
-    else n += 3;
-  }
-  return n;
-}
-
-function byteLength(v: Uint8Array | string | null, exact: boolean): number {
-  if (v === null) return 0;
-  if (typeof v !== "string") return lengthOf(v);
-  return exact ? utf8Length(v) : v.length * 3;
-}
-
-/** Size of `n` as a zigzag varint (RecordBatch v2 lengths; -1 = null takes 1 byte). */
-function varintSize(n: number): number {
-  let size = 1;
-  for (let z = n < 0 ? 1 : 2 * n; z >= 128; z = Math.floor(z / 128)) size++;
-  return size;
-}
-
-/** A length-prefixed key, value or header field of a record. */
-function fieldSize(v: Uint8Array | string | null | undefined): number {
-  if (v == null) return 1;
-  const n = byteLength(v, true);
-  return varintSize(n) + n;
-}
-
-/** The exact size of a RecordBatch holding only this record (what Java checks against max.request.size). */
-function oneRecordBatchSize(key: Uint8Array | string | null, value: Uint8Array | string | null, h: Record<string, string | Uint8Array | null> | undefined): number {
-  // attributes, timestampDelta 0, offsetDelta 0: one byte each
-  let body = 3 + fieldSize(key) + fieldSize(value);
-  let count = 0;
-  if (h) for (const k in h) { body += fieldSize(k) + fieldSize(h[k]); count++; }
-  body += varintSize(count);
-  return BATCH_HEADER + varintSize(body) + body;
-}
-
-function headersSize(h: Record<string, string | Uint8Array | null>, exact: boolean): number {
-  let n = 0;
-  for (const k in h) n += 10 + byteLength(k, exact) + byteLength(h[k], exact);
+  for (const k in h) n += 10 + byteLength(k) + byteLength(h[k]);
   return n;
 }
 
 /** What a waiting record holds, roughly (string lengths in code units): counted against bufferMemory. */
 function waitingSize(key: Uint8Array | string | null, value: Uint8Array | string | null, h: Record<string, string | Uint8Array | null> | undefined): number {
-  let n = RECORD_OVERHEAD + byteLength(key, false) / 3 + byteLength(value, false) / 3;
-  if (h) for (const k in h) n += 10 + k.length + byteLength(h[k] ?? null, false) / 3;
-  return Math.ceil(n);
+  let n = RECORD_OVERHEAD + byteLength(key, 1) + byteLength(value, 1);
+  if (h) for (const k in h) n += 10 + k.length + byteLength(h[k], 1);
+  return n;
 }
 
 /**
@@ -215,7 +171,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
 
   async #start(): Promise<void> {
     try {
-      const codec = await getCodec();
+      const [codec] = await Promise.all([getCodec(), loadChecks()]);
       let compression: CompressionCodec | null = null;
       if (this.#config.compression !== "none") {
         const { loadCompressionCodec } = await import("../compression/index.ts");
@@ -224,7 +180,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       this.#sender.setCodec(codec, compression);
       this.#codec = codec;
     } catch (e) {
-      this.#startError = e instanceof KafkasmError ? e : new ClientError("WASM_ERROR", `Cannot load the codec: ${(e as Error)?.message ?? e}`, { cause: e });
+      this.#startError = asKafkasmError(e, "WASM_ERROR", "Cannot load the codec");
     }
     this.#processWaiters();
   }
@@ -367,29 +323,17 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     if (this.#txn === null && transactionalId !== null) {
       const { TransactionManager } = await import("./transactions.ts");
       if (this.#txn === null) {
-        this.#txn = new TransactionManager(transactionalId, this.#config.transactionTimeoutMs, this.#config, this.#brokers, this.#clock, this.#pid!, () => this.#sender.wake(),
-          { InitProducerId, versionFor });
+        this.#txn = new TransactionManager(transactionalId, this.#config.transactionTimeoutMs, this.#config, this.#brokers, this.#clock, this.#pid!, this.#sender,
+          { InitProducerId, versionFor, flush: () => this.flush(), failWaiting: (err) => this.#failWaiters(() => err) });
         this.#sender.setTransactions(this.#txn);
       }
     }
-    const txn = this.#requireTxn("initTransactions");
-    txn.require("uninitialized", "initTransactions");
-    txn.state = "initializing";
-    try {
-      await txn.init();
-      this.#sender.resetSequences();
-      txn.state = "ready";
-    } catch (e) {
-      if (txn.state === "initializing") txn.state = "uninitialized";
-      throw e;
-    }
+    return this.#requireTxn("initTransactions").initTransactions();
   }
 
   /** Starts a transaction: records sent until commit or abort are written atomically. */
   beginTransaction(): void {
-    const txn = this.#requireTxn("beginTransaction");
-    txn.require("ready", "beginTransaction");
-    txn.state = "inTransaction";
+    this.#requireTxn("beginTransaction").beginTransaction();
   }
 
   /**
@@ -397,19 +341,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
    * aborted) when a record failed; the error is the record's.
    */
   async commitTransaction(): Promise<void> {
-    const txn = this.#requireTxn("commitTransaction");
-    txn.require("inTransaction", "commitTransaction");
-    txn.state = "committing";
-    try {
-      await this.flush();
-      if (txn.fatalError) throw txn.fatalError;
-      if (txn.abortableError) throw txn.abortableError;
-      if (await txn.end(true)) this.#sender.resetSequences();
-      txn.state = "ready";
-    } catch (e) {
-      if (txn.state === "committing") txn.state = "inTransaction"; // abortable: abortTransaction() next
-      throw e;
-    }
+    return this.#requireTxn("commitTransaction").commitTransaction();
   }
 
   /**
@@ -418,29 +350,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
    * never see it).
    */
   async abortTransaction(): Promise<void> {
-    const txn = this.#requireTxn("abortTransaction");
-    if (txn.fatalError) throw txn.fatalError;
-    if (txn.state !== "inTransaction" && txn.state !== "committing") txn.require("inTransaction", "abortTransaction");
-    txn.state = "aborting";
-    try {
-      const err = new KafkasmError("TRANSACTION_ABORTED", "The record was not sent: its transaction was aborted");
-      this.#failWaiters(() => err);
-      this.#sender.failQueued(err);
-      for (const b of this.#sender.pendingBatches()) await b.whenDone();
-      const bumped = await txn.end(false);
-      if (txn.bumpOnAbort) {
-        // A batch failed with its sequence used: start a new epoch so sequences restart at 0.
-        await txn.init();
-        txn.bumpOnAbort = false;
-        this.#sender.resetSequences();
-      } else if (bumped) {
-        this.#sender.resetSequences();
-      }
-      txn.state = "ready";
-    } catch (e) {
-      if (txn.state === "aborting") txn.state = "inTransaction";
-      throw e;
-    }
+    return this.#requireTxn("abortTransaction").abortTransaction();
   }
 
   // ---- hot path -------------------------------------------------------------------------------
@@ -456,10 +366,9 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       if (this.#config.transactionalId !== null) this.#requireTxn("send").require("inTransaction", "send");
       const topic = record?.topic;
       if (topic !== this.#validTopic) {
-        const why = invalidTopicName(topic);
-        if (why) {
-          const shown = JSON.stringify(typeof topic === "string" && topic.length > 64 ? `${topic.slice(0, 64)}…` : topic);
-          throw new ClientError("INVALID_RECORD", `Cannot send: topic ${shown}${typeof topic === "string" ? ` (${topic.length} characters)` : ""} ${why}`);
+        // Kafka's rules (Topic.validate): checked here, a bad name never reaches a shared Metadata request.
+        if (typeof topic !== "string" || !/^[\w.-]{1,249}$/.test(topic) || topic === "." || topic === "..") {
+          throw new ClientError("INVALID_RECORD", `Cannot send: topic ${JSON.stringify(String(topic).slice(0, 64))} is not 1 to 249 of [a-zA-Z0-9._-] (nor "." or "..")`);
         }
         this.#validTopic = topic;
       }
@@ -468,8 +377,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       const v = record.value;
       value = v === undefined || v === null ? null : this.#valueSer(v, topic);
     } catch (e) {
-      this.#fail(record, resolve, reject, e instanceof KafkasmError ? e
-        : new ClientError("INVALID_RECORD", `Cannot serialize the record: ${(e as Error)?.message ?? e}`, { cause: e }));
+      this.#fail(record, resolve, reject, asKafkasmError(e, "INVALID_RECORD", "Cannot serialize the record"));
       return;
     }
     const waiting = this.#waitHead < this.#waiters.length;
@@ -525,9 +433,13 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     let size: number;
     try {
       // Cheap upper bound first; the exact size only when the bound is near the limit.
-      size = byteLength(key, false) + byteLength(value, false) + (headers ? headersSize(headers, false) : 0) + RECORD_OVERHEAD;
+      size = byteLength(key) + byteLength(value) + (headers ? headersSize(headers) : 0) + RECORD_OVERHEAD;
       if (size + BATCH_HEADER > config.maxRequestSize) {
-        const batch = oneRecordBatchSize(key, value, headers);
+        // Near the limit: the codec stages it alone for the exact size (what Java checks against max.request.size).
+        const one = codec.newBatchBuilder(1);
+        one.append(0, key, value, headers);
+        const batch = one.sizeInBytes;
+        one.release();
         if (batch > config.maxRequestSize) {
           throw new ClientError("RECORD_TOO_LARGE",
             `Cannot send record to topic ${JSON.stringify(record.topic)}: a batch of it alone is ${batch} bytes, over maxRequestSize ${config.maxRequestSize}`);
@@ -545,7 +457,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
         else p = stickyPartition(t.partitioner, n, t.available, size, config.batchSize, this.#clock.random);
       }
     } catch (e) {
-      this.#fail(record, resolve, reject, e instanceof KafkasmError ? e : new ClientError("INVALID_RECORD", String((e as Error)?.message ?? e), { cause: e }));
+      this.#fail(record, resolve, reject, asKafkasmError(e, "INVALID_RECORD", "Cannot send"));
       return DONE;
     }
     let timestamp = record.timestamp;

@@ -65,7 +65,7 @@ export class Sender {
     try {
       this.#drain();
     } catch (e) {
-      this.failAll(asKafkasmError(e, "PROTOCOL_ERROR", "The producer's sender failed"), false);
+      this.failAll(asKafkasmError(e, "PROTOCOL_ERROR", "Sender failed"), false);
     }
   };
   #txn: TransactionManager | null = null;
@@ -294,7 +294,7 @@ export class Sender {
         }
       } catch (e) {
         // Only this batch fails: the others in the drain go out.
-        this.#finalFail(b, asKafkasmError(e, "WASM_ERROR", `Cannot encode a batch for ${JSON.stringify(tp.topic)}/${tp.partition}`));
+        this.#finalFail(b, asKafkasmError(e, "WASM_ERROR", "Cannot encode a batch"));
         return false;
       }
       builder.release();
@@ -347,28 +347,18 @@ export class Sender {
       return;
     }
     this.#inFlightRequests++;
-    conn.request(Produce, version, request, acks !== 0).then(
-      (res) => {
-        this.#inFlightRequests--;
-        try {
-          if (acks === 0) {
-            for (const b of batches) this.#succeed(b, -1, -1);
-          } else {
-            this.#onResponse(leader, batches, res);
-          }
-        } catch (e) {
-          for (const b of batches) this.#retryOrFail(b, asKafkasmError(e, "PROTOCOL_ERROR", `Cannot handle a Produce answer from broker ${leader}`));
-        }
-        this.wake();
-      },
-      (e: unknown) => {
-        this.#inFlightRequests--;
-        const err = asKafkasmError(e, "CONNECTION_ERROR", `Produce to broker ${leader} failed`, true);
-        if (err.code === "CONNECTION_ERROR" || err.code === "REQUEST_TIMEOUT") this.#metadata.request();
-        for (const b of batches) this.#retryOrFail(b, err);
-        this.wake();
-      },
-    );
+    conn.request(Produce, version, request, acks !== 0).finally(() => this.#inFlightRequests--).then((res) => {
+      if (acks === 0) {
+        for (const b of batches) this.#succeed(b, -1, -1);
+      } else {
+        this.#onResponse(leader, batches, res);
+      }
+    }).catch((e: unknown) => {
+      // A lost request, or a throw while handling its answer (which must not become an unhandled rejection).
+      const err = asKafkasmError(e, "CONNECTION_ERROR", `Produce to broker ${leader} failed`, true);
+      if (err.code === "CONNECTION_ERROR" || err.code === "REQUEST_TIMEOUT") this.#metadata.request();
+      for (const b of batches) this.#retryOrFail(b, err);
+    }).then(() => this.wake());
   }
 
   #onResponse(leader: number, batches: Batch[], res: ProduceResponse): void {
@@ -376,7 +366,7 @@ export class Sender {
     let answered = 0;
     for (const t of res.topics) answered += t.partitions.length;
     if (answered > batches.length) {
-      const err = new ClientError("PROTOCOL_ERROR", `Broker ${leader} answered a Produce request of ${batches.length} partition(s) for ${answered}`, { retriable: true });
+      const err = new ClientError("PROTOCOL_ERROR", `Broker ${leader} answered ${answered} partitions for ${batches.length}`, { retriable: true });
       for (const b of batches) this.#retryOrFail(b, err);
       return;
     }

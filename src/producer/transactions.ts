@@ -18,6 +18,7 @@ import type { PartitionState } from "./accumulator.ts";
 import type { Clock } from "./clock.ts";
 import type { ResolvedConfig } from "./config.ts";
 import type { ProducerIdState } from "./idempotence.ts";
+import type { Sender } from "./sender.ts";
 import type { Brokers, versionFor } from "./metadata.ts";
 
 /**
@@ -28,6 +29,10 @@ import type { Brokers, versionFor } from "./metadata.ts";
 export interface TransactionDeps {
   InitProducerId: typeof InitProducerId;
   versionFor: typeof versionFor;
+  /** Producer.flush(). */
+  flush(): Promise<void>;
+  /** Fails every record waiting for codec, metadata or buffer room with `err`. */
+  failWaiting(err: KafkasmError): void;
 }
 
 export type TransactionState = "uninitialized" | "initializing" | "ready" | "inTransaction" | "committing" | "aborting" | "fatal";
@@ -58,19 +63,81 @@ export class TransactionManager {
   #brokers: Brokers;
   #clock: Clock;
   #pid: ProducerIdState;
-  #onAdded: () => void;
+  #sender: Sender;
   #deps: TransactionDeps;
 
   constructor(transactionalId: string, transactionTimeoutMs: number, config: ResolvedConfig, brokers: Brokers, clock: Clock,
-    pid: ProducerIdState, onAdded: () => void, deps: TransactionDeps) {
+    pid: ProducerIdState, sender: Sender, deps: TransactionDeps) {
     this.transactionalId = transactionalId;
     this.#timeoutMs = transactionTimeoutMs;
     this.#config = config;
     this.#brokers = brokers;
     this.#clock = clock;
     this.#pid = pid;
-    this.#onAdded = onAdded;
+    this.#sender = sender;
     this.#deps = deps;
+  }
+
+  /** Producer.initTransactions() once this chunk is loaded: see there. */
+  async initTransactions(): Promise<void> {
+    this.require("uninitialized", "initTransactions");
+    this.state = "initializing";
+    try {
+      await this.init();
+      this.#sender.resetSequences();
+      this.state = "ready";
+    } catch (e) {
+      if (this.state === "initializing") this.state = "uninitialized";
+      throw e;
+    }
+  }
+
+  /** Producer.beginTransaction(): see there. */
+  beginTransaction(): void {
+    this.require("ready", "beginTransaction");
+    this.state = "inTransaction";
+  }
+
+  /** Producer.commitTransaction(): see there. */
+  async commitTransaction(): Promise<void> {
+    this.require("inTransaction", "commitTransaction");
+    this.state = "committing";
+    try {
+      await this.#deps.flush();
+      if (this.fatalError) throw this.fatalError;
+      if (this.abortableError) throw this.abortableError;
+      if (await this.end(true)) this.#sender.resetSequences();
+      this.state = "ready";
+    } catch (e) {
+      if (this.state === "committing") this.state = "inTransaction"; // abortable: abortTransaction() next
+      throw e;
+    }
+  }
+
+  /** Producer.abortTransaction(): see there. */
+  async abortTransaction(): Promise<void> {
+    if (this.fatalError) throw this.fatalError;
+    if (this.state !== "inTransaction" && this.state !== "committing") this.require("inTransaction", "abortTransaction");
+    this.state = "aborting";
+    try {
+      const err = new KafkasmError("TRANSACTION_ABORTED", "The record was not sent: its transaction was aborted");
+      this.#deps.failWaiting(err);
+      this.#sender.failQueued(err);
+      for (const b of this.#sender.pendingBatches()) await b.whenDone();
+      const bumped = await this.end(false);
+      if (this.bumpOnAbort) {
+        // A batch failed with its sequence used: start a new epoch so sequences restart at 0.
+        await this.init();
+        this.bumpOnAbort = false;
+        this.#sender.resetSequences();
+      } else if (bumped) {
+        this.#sender.resetSequences();
+      }
+      this.state = "ready";
+    } catch (e) {
+      if (this.state === "aborting") this.state = "inTransaction";
+      throw e;
+    }
   }
 
   /** Throws unless the producer is in state `want` (or, for sends, has a transaction open). */
@@ -131,7 +198,7 @@ export class TransactionManager {
       this.#failedParts.push(...parts);
     }).finally(() => {
       this.#adding = false;
-      this.#onAdded();
+      this.#sender.wake();
     });
   }
 

@@ -20,6 +20,9 @@ import { exitAfterSuite, within } from "../harness/bounded.ts";
 const escaped: unknown[] = [];
 process.on("uncaughtException", (e) => escaped.push(e));
 process.on("unhandledRejection", (e) => escaped.push(e));
+// Each test counts only what escaped while it ran (an earlier failure must not fail every later test).
+test.before.each(() => { escaped.length = 0; });
+const API_NAMES: Record<number, string> = { [ApiKey.ApiVersions]: "ApiVersions", [ApiKey.Metadata]: "Metadata", [ApiKey.InitProducerId]: "InitProducerId", [ApiKey.Produce]: "Produce" };
 
 const TIMEOUTS = { requestTimeoutMs: 150, deliveryTimeoutMs: 500, maxBlockMs: 400, retryBackoffMs: 10, retryBackoffMaxMs: 40, lingerMs: 0 };
 /** The longest a send may take: maxBlockMs waiting for metadata, then deliveryTimeoutMs; plus slack for a loaded machine. */
@@ -148,7 +151,7 @@ const breakers: [string, (frame: Uint8Array) => Uint8Array][] = [
 
 for (const apiKey of [ApiKey.ApiVersions, ApiKey.Metadata, ApiKey.InitProducerId, ApiKey.Produce]) {
   for (const [what, breakFrame] of breakers) {
-    test(`${ApiKey[apiKey as never] ?? apiKey} answered with ${what}, every time: sends settle with a typed error within their timeouts`, async () => {
+    test(`${API_NAMES[apiKey]} answered with ${what}, every time: sends settle with a typed error within their timeouts`, async () => {
       const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 1 }] });
       cluster.inject({ apiKey, count: Infinity, action: { malformed: breakFrame } });
       const producer = producerFor(cluster, { idempotent: apiKey === ApiKey.InitProducerId });
@@ -157,7 +160,7 @@ for (const apiKey of [ApiKey.ApiVersions, ApiKey.Metadata, ApiKey.InitProducerId
       assertNothingEscaped();
     });
   }
-  test(`${ApiKey[apiKey as never] ?? apiKey} never answered (silence): sends settle with a typed error within their timeouts`, async () => {
+  test(`${API_NAMES[apiKey]} never answered (silence): sends settle with a typed error within their timeouts`, async () => {
     const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 1 }] });
     cluster.inject({ apiKey, count: Infinity, action: { dropResponse: true } });
     const producer = producerFor(cluster, { idempotent: apiKey === ApiKey.InitProducerId });

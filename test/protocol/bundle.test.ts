@@ -5,6 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as esbuild from "esbuild";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 
 const root = join(import.meta.dirname, "../..");
 const { bundles } = await import(join(root, "scripts/bundles.mjs")) as { bundles: (esbuild.BuildOptions & { entryPoints: string[] })[] };
@@ -53,6 +54,16 @@ test("MESSAGE_TOO_LARGE batch splitting (split.ts) is a chunk loaded on demand, 
   assertLoadedOnDemand(["src/producer/split.ts"]);
   const split = Object.keys(outputs).find((k) => outputs[k].entryPoint === "src/producer/split.ts")!;
   assert.ok(outputs[entry].imports.some((imp) => imp.kind === "dynamic-import" && imp.path === split), "the entry has a dynamic import() of the split chunk");
+});
+
+test("broker-answer checks (checks.ts) are a chunk loaded on demand", () => {
+  assertLoadedOnDemand(["src/producer/checks.ts"]);
+});
+
+test("what a page loads before it produces (entry + static chunks, WASM inline, each gzipped -9) fits the 25 KiB budget", () => {
+  const bytes = [...loaded].reduce((n, p) => n + gzipSync(result.outputFiles.find((f) => f.path === join(root, p))!.contents, { level: 9 }).length, 0);
+  assert.ok(bytes > 10 * 1024, `${bytes} B: the measurement found the bundle`);
+  assert.ok(bytes <= 25 * 1024, `${bytes} B gzipped, over the 25 KiB budget (npm run bench:size shows where)`);
 });
 
 test.run();

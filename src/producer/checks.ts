@@ -1,0 +1,45 @@
+/**
+ * Checks of broker answers that parse but make no sense, run before an answer changes any state.
+ * A chunk of its own (test/protocol/bundle.test.ts): the producer imports it when it starts, so it
+ * loads while the first connection opens and the browser's up-front bundle does not carry it.
+ */
+import { ClientError } from "../errors.ts";
+import type { MetadataResponse, MetadataTopic } from "../protocol/metadata.ts";
+
+function nonsense(what: string): ClientError {
+  // Retriable: the request is asked again after a backoff, bounded by the records' timeouts.
+  return new ClientError("PROTOCOL_ERROR", `Nonsensical ${what}`, { retriable: true });
+}
+
+/** Throws unless every broker of a Metadata answer can be dialled (leaders may point at any). */
+export function checkBrokers(res: MetadataResponse): void {
+  for (const b of res.brokers) {
+    if (b.nodeId < 0 || !(b.port > 0 && b.port < 65536)) throw nonsense(`Metadata answer: broker ${b.nodeId} at port ${b.port}`);
+  }
+}
+
+/**
+ * Why a topic of a Metadata answer makes no sense, or undefined: Kafka numbers partitions 0..n-1,
+ * a topic without error has some, and a leader is a node id or -1. Allocates per partition listed,
+ * never per number a broker wrote.
+ */
+export function checkTopic(mt: MetadataTopic): ClientError | undefined {
+  const ps = mt.partitions;
+  const n = ps.length;
+  const name = JSON.stringify(mt.name);
+  if (n === 0 && mt.errorCode === 0) return nonsense(`Metadata answer: topic ${name} has no partitions and no error`);
+  const seen = new Uint8Array(n);
+  for (const p of ps) {
+    const i = p.partitionIndex;
+    if (!(i >= 0 && i < n) || seen[i]++) return nonsense(`Metadata answer: topic ${name} lists partition ${i} among ${n}`);
+    if (p.leaderId < -1) return nonsense(`Metadata answer: partition ${name}/${i} has leader ${p.leaderId}`);
+  }
+  return undefined;
+}
+
+/** Throws if an InitProducerId answer without error carries a negative ProducerId or epoch (it would be stamped into every batch). */
+export function checkProducerId(res: { errorCode: number; producerId: number; producerEpoch: number }): void {
+  if (res.errorCode === 0 && (res.producerId < 0 || res.producerEpoch < 0)) {
+    throw nonsense(`InitProducerId answer: ProducerId ${res.producerId}, epoch ${res.producerEpoch} without an error`);
+  }
+}
