@@ -104,8 +104,6 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   /** Records waiting (W slots each, no object per record), oldest first from #waitHead. */
   #waiters: unknown[] = [];
   #waitHead = 0;
-  /** Waiting records per topic: a record of a topic with none waiting may pass those waiting for metadata. */
-  #waitTopics = new Map<string, number>();
   /** Some record waits for the codec or buffer room: then every later record waits behind it. */
   #waitAll = false;
   /** Sequence number of the next waiting record (flush waits for those before its call). */
@@ -164,7 +162,9 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     this.#brokers.onChange = () => this.#sender.wake();
     this.#metadata.onUpdate = () => {
       this.#sender.wake();
-      if (this.#waitHead < this.#waiters.length) this.#scheduleWaiters();
+      // At once, not in a microtask: a topic's metadata is then never known while its records still
+      // wait for it, so a later record of the topic cannot pass them (it waits only behind #waitAll).
+      if (this.#waitHead < this.#waiters.length) this.#processWaiters();
     };
     void this.#start();
   }
@@ -381,9 +381,9 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       return;
     }
     const waiting = this.#waitHead < this.#waiters.length;
-    // A record waits behind others of its topic (per-partition order) or behind one waiting for the
-    // codec or buffer room; records of other topics pass those waiting for metadata.
-    const r = waiting && (this.#waitAll || this.#waitTopics.has(record.topic)) ? WAIT_TOPIC : this.#tryAppend(record, key, value, resolve, reject);
+    // A record waits behind one waiting for the codec or buffer room; records of other topics pass
+    // those waiting for their topic's metadata (while it is unknown, every record of the topic waits).
+    const r = waiting && this.#waitAll ? WAIT_ALL : this.#tryAppend(record, key, value, resolve, reject);
     if (r !== DONE) {
       // Waiting records are bounded in bytes too (by bufferMemory, apart from the batches'), or a
       // cluster that stays unreachable would let them grow without limit for maxBlockMs.
@@ -394,7 +394,6 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       }
       this.#waitingBytes += size;
       if (r === WAIT_ALL) this.#waitAll = true;
-      this.#waitTopics.set(record.topic, (this.#waitTopics.get(record.topic) ?? 0) + 1);
       this.#waiters.push(record, key, value, resolve, reject, this.#clock.now() + this.#config.maxBlockMs, size, this.#waitSeq++);
       this.#armWaitTimer();
     }
@@ -535,21 +534,19 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     this.#waitersScheduled = false;
     const w = this.#waiters;
     const end = w.length;
-    // Records leave in order, except that one whose topic has no metadata yet (nor any earlier record
-    // of its topic) is skipped over; one waiting for the codec or buffer room stops the pass.
-    let blocked: Set<string> | undefined;
+    // Records leave in order, except that those of a topic without metadata yet are skipped over;
+    // one waiting for the codec or buffer room stops the pass.
     let all = false;
     let out = this.#waitHead;
     for (let h = out; h < end; h += W) {
-      const record = w[h] as ProducerRecord<K, V>;
-      const r = all || blocked?.has(record.topic) ? WAIT_TOPIC
-        : this.#tryAppend(record, w[h + 1] as Uint8Array | string | null, w[h + 2] as Uint8Array | string | null, w[h + 3], w[h + 4]);
-      if (r === DONE) {
-        this.#dequeued(record.topic, w[h + 6] as number);
-        continue;
+      if (!all) {
+        const r = this.#tryAppend(w[h] as ProducerRecord<K, V>, w[h + 1] as Uint8Array | string | null, w[h + 2] as Uint8Array | string | null, w[h + 3], w[h + 4]);
+        if (r === DONE) {
+          this.#waitingBytes -= w[h + 6] as number;
+          continue;
+        }
+        all = r === WAIT_ALL;
       }
-      if (r === WAIT_ALL) all = true;
-      else (blocked ??= new Set()).add(record.topic);
       if (out !== h) w.copyWithin(out, h, h + W);
       out += W;
     }
@@ -560,14 +557,6 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     if (this.#waitHead === out) this.#emptied();
     if (progressed) this.#notifyWaiterEvents();
     this.#armWaitTimer();
-  }
-
-  /** Bookkeeping for a record that left the wait queue. */
-  #dequeued(topic: string, size: number): void {
-    this.#waitingBytes -= size;
-    const n = this.#waitTopics.get(topic)! - 1;
-    if (n > 0) this.#waitTopics.set(topic, n);
-    else this.#waitTopics.delete(topic);
   }
 
   #emptied(): void {
@@ -615,7 +604,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       const err = errorFor(record, w[h + 5] as number);
       if (!err) break;
       const resolve = w[h + 3], reject = w[h + 4];
-      this.#dequeued(record.topic, w[h + 6] as number);
+      this.#waitingBytes -= w[h + 6] as number;
       w.fill(undefined, h, h + W);
       this.#waitHead = h + W;
       failedTopics.add(record.topic);
