@@ -59,6 +59,8 @@ export class Connection {
   #headerFill = 0;
   #body: Uint8Array | undefined;
   #bodyFill = 0;
+  /** The frame's size; #body grows toward it as bytes arrive (a size alone must not allocate 100 MiB). */
+  #bodySize = 0;
   #onClose: ((conn: Connection, error: KafkasmError | undefined) => void) | undefined;
 
   constructor(address: BrokerAddress, transport: Transport, opts: ConnectionOptions, onClose?: (conn: Connection, error: KafkasmError | undefined) => void) {
@@ -198,8 +200,7 @@ export class Connection {
             off += size;
             continue;
           }
-          this.#body = new Uint8Array(size);
-          this.#bodyFill = 0;
+          this.#bodySize = size;
         } else {
           const take = Math.min(4 - this.#headerFill, n - off);
           this.#header.set(chunk.subarray(off, off + take), this.#headerFill);
@@ -210,16 +211,23 @@ export class Connection {
           const h = this.#header;
           const size = (h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3];
           if (!this.#checkSize(size)) return;
-          this.#body = new Uint8Array(size);
-          this.#bodyFill = 0;
+          this.#bodySize = size;
         }
+        this.#body = new Uint8Array(Math.min(this.#bodySize, 65536));
+        this.#bodyFill = 0;
       }
-      const body = this.#body;
-      const take = Math.min(body.length - this.#bodyFill, n - off);
-      body.set(chunk.subarray(off, off + take), this.#bodyFill);
-      this.#bodyFill += take;
+      let body = this.#body;
+      const fill = this.#bodyFill;
+      const take = Math.min(this.#bodySize - fill, n - off);
+      if (fill + take > body.length) {
+        body = new Uint8Array(Math.min(this.#bodySize, Math.max(fill + take, body.length * 2)));
+        body.set(this.#body.subarray(0, fill));
+        this.#body = body;
+      }
+      body.set(chunk.subarray(off, off + take), fill);
+      this.#bodyFill = fill + take;
       off += take;
-      if (this.#bodyFill === body.length) {
+      if (this.#bodyFill === this.#bodySize) {
         this.#body = undefined;
         this.#frame(body);
       }

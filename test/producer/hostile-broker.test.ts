@@ -170,6 +170,28 @@ for (const apiKey of [ApiKey.ApiVersions, ApiKey.Metadata, ApiKey.InitProducerId
   });
 }
 
+test("a frame size of 100 MiB followed by a trickle of bytes: memory grows with the bytes that arrive, not with the size the broker wrote", async () => {
+  const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 1 }] });
+  cluster.inject({ apiKey: ApiKey.Metadata, count: Infinity, action: { malformed: (f) => {
+    const g = f.slice(0, 4 + 64);
+    new DataView(g.buffer).setInt32(0, 100 * 1024 * 1024 - 1);
+    return g;
+  } } });
+  const base = process.memoryUsage().arrayBuffers;
+  let peak = 0;
+  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().arrayBuffers - base); }, 1);
+  try {
+    const producer = producerFor(cluster);
+    for (const o of await outcomes(producer, "t", 2)) assert.instance(o, KafkasmError, String(o));
+    await within(producer.close(), 10_000, "close");
+  } finally {
+    clearInterval(sampler);
+  }
+  // Several Metadata attempts each announced 100 MiB; what arrived was 64 bytes apiece.
+  assert.ok(peak < 32 * 1024 * 1024, `array buffers grew by ${peak} bytes`);
+  assertNothingEscaped();
+});
+
 test("over real TCP: nonsensical Metadata and a garbage Produce answer settle every send with a typed error; the process lives", async () => {
   const cluster = new FakeCluster({ brokers: 2, topics: [{ name: "zero", partitions: 1 }, { name: "t", partitions: 2 }] });
   editMetadata(cluster, (res) => { for (const t of res.topics) if (t.name === "zero") t.partitions = []; });
