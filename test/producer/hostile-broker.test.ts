@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { FakeCluster, type RequestContext } from "../fake/cluster.ts";
 import { listenTcp } from "../fake/tcp.ts";
-import { ClientError, KafkasmError, Producer, type ProducerOptions } from "../../src/public.ts";
+import { ClientError, KafkasmError, Producer, type ProducerOptions, type Transport } from "../../src/public.ts";
 import { ApiKey } from "../../src/protocol/api.ts";
 import type { MetadataResponse } from "../../src/protocol/metadata.ts";
 import type { ProduceResponse } from "../../src/protocol/produce.ts";
@@ -189,6 +189,19 @@ test("a frame size of 100 MiB followed by a trickle of bytes: memory grows with 
   }
   // Several Metadata attempts each announced 100 MiB; what arrived was 64 bytes apiece.
   assert.ok(peak < 32 * 1024 * 1024, `array buffers grew by ${peak} bytes`);
+  assertNothingEscaped();
+});
+
+test("a transport that hands the connection null instead of bytes: the connection closes with a typed error, nothing escapes to the process", async () => {
+  const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 1 }] });
+  // Wraps the fake's transport: every chunk from the broker arrives as null, from a timer (as a socket event would).
+  const transport: Transport = (address, handlers) => cluster.transport(address, {
+    onData: () => { setTimeout(() => handlers.onData(null as unknown as Uint8Array), 0); },
+    onClose: (e) => handlers.onClose(e),
+  });
+  const producer = new Producer({ brokers: cluster.bootstrap, transport, ...TIMEOUTS });
+  for (const o of await outcomes(producer, "t", 2)) assert.instance(o, KafkasmError, String(o));
+  await within(producer.close(), 10_000, "close");
   assertNothingEscaped();
 });
 
