@@ -538,6 +538,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     // one waiting for the codec or buffer room stops the pass.
     let all = false;
     let out = this.#waitHead;
+    // A record sent from a callback during the pass queues behind those not yet tried (its order).
+    this.#waitAll = true;
     for (let h = out; h < end; h += W) {
       if (!all) {
         const r = this.#tryAppend(w[h] as ProducerRecord<K, V>, w[h + 1] as Uint8Array | string | null, w[h + 2] as Uint8Array | string | null, w[h + 3], w[h + 4]);
@@ -551,10 +553,12 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       out += W;
     }
     const progressed = out < end;
-    w.fill(undefined, out, end);
-    w.length = out;
-    this.#waitAll = all;
-    if (this.#waitHead === out) this.#emptied();
+    const added = w.length - end;
+    w.copyWithin(out, end);
+    w.length = out + added;
+    this.#waitAll = all || added > 0;
+    if (added > 0) this.#scheduleWaiters();
+    if (this.#waitHead === w.length) this.#emptied();
     if (progressed) this.#notifyWaiterEvents();
     this.#armWaitTimer();
   }

@@ -102,6 +102,19 @@ test("records wait behind an earlier record of their own topic: order is kept wh
   await producer.close();
 });
 
+test("a callback that sends while waiting records are processed: its record is neither lost nor ahead of older records of its topic", async () => {
+  const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "late", partitions: 1 }] });
+  const producer = new Producer({ brokers: cluster.bootstrap, transport: cluster.transport, maxBlockMs: 5_000, retryBackoffMs: 20, lingerMs: 0 });
+  const done: Promise<unknown>[] = [];
+  // Queued while the codec loads: the first fails in the pass (partition 5 does not exist), and its
+  // callback sends "from-callback"; "l1" and "l2" come after it in the queue and must stay ahead.
+  producer.send({ topic: "late", partition: 5, value: "bad" }, () => { done.push(producer.send({ topic: "late", partition: 0, value: "from-callback" })); });
+  done.push(producer.send({ topic: "late", partition: 0, value: "l1" }), producer.send({ topic: "late", partition: 0, value: "l2" }));
+  await within((async () => { while (done.length < 3) await new Promise((r) => setTimeout(r, 5)); await Promise.all(done); })(), 10_000, "the three records");
+  assert.equal(cluster.values("late", 0), ["l1", "l2", "from-callback"]);
+  await producer.close();
+});
+
 test("RECORD_TOO_LARGE checks the exact size of a batch holding the record alone, and says that size and the limit", async () => {
   const codec = await getCodec();
   const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 1 }] });
