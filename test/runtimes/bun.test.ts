@@ -9,8 +9,8 @@ import { exitAfterSuite } from "../harness/bounded.ts";
 import { startProxy } from "../proxy/helpers.ts";
 import { bin, lastJson, run } from "./runtime-helpers.ts";
 
-const bunRun = (args: string[]) => run(bin("bun"), ["test/runtimes/programs/produce.ts", ...args], {
-  env: { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" },
+const bunRun = (args: string[], timeoutMs?: number) => run(bin("bun"), ["test/runtimes/programs/produce.ts", ...args], {
+  env: { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" }, timeoutMs,
 });
 
 test("Bun over Bun.connect: 10,000 keyed records land exactly once in key order (kcat read-back)", async () => {
@@ -20,6 +20,7 @@ test("Bun over Bun.connect: 10,000 keyed records land exactly once in key order 
     const out = lastJson<{ ok: boolean; count: number; runtime: string; transport: string }>(r);
     assert.ok(out.ok, JSON.stringify(out) + r.stderr);
     assert.equal(out.transport, "tcp");
+    assert.is(r.code, 0, "the process ended by itself after close()");
     assert.match(out.runtime, /^bun /);
     assertExactlyOnceInKeyOrder(await consumeAll(cluster.bootstrap, "bun-tcp", { count: 10_000, timeoutMs: 30_000 }), 10_000);
   } finally {
@@ -35,10 +36,25 @@ test("Bun over its global WebSocket through kafkasm proxy: 2,000 keyed records (
     const out = lastJson<{ ok: boolean; transport: string }>(r);
     assert.ok(out.ok, JSON.stringify(out) + r.stderr);
     assert.equal(out.transport, "websocket");
+    assert.is(r.code, 0, "the process ended by itself after close()");
     assert.ok(proxy.stats().connections.total >= 1 && proxy.stats().bytes.toBroker > 2000 * 8, "the bytes went through the proxy");
     assertExactlyOnceInKeyOrder(await consumeAll(cluster.bootstrap, "bun-ws", { count: 2000, timeoutMs: 30_000 }), 2000);
   } finally {
     await proxy.close();
+    await cluster.stop();
+  }
+});
+
+test("Bun: a transactional producer commits 1,000 records, close() resolves, and the process then ends by itself (no socket, timer or promise left)", async () => {
+  const cluster = await startCluster({ brokers: 3, topics: [{ name: "bun-txn", partitions: 3 }] });
+  try {
+    const r = await bunRun([cluster.bootstrap, "bun-txn", "1000", "-", "bun-txn-app"], 60_000);
+    const out = lastJson<{ ok: boolean; transactional: boolean }>(r);
+    assert.ok(out.ok, JSON.stringify(out) + r.stderr);
+    assert.ok(out.transactional);
+    assert.is(r.code, 0, `exit code (${r.stderr.slice(-500)})`);
+    assertExactlyOnceInKeyOrder(await consumeAll(cluster.bootstrap, "bun-txn", { count: 1000, timeoutMs: 30_000 }), 1000);
+  } finally {
     await cluster.stop();
   }
 });

@@ -1,8 +1,10 @@
 // Run by test/runtimes/{deno,bun}.test.ts inside Deno or Bun: imports that runtime's kafkasm entry
 // (native TCP by default) and produces COUNT keyed records "k<i%37>:<i>" to TOPIC, then prints one
-// JSON line { ok, count, partitions, runtime }. With PROXY_URL, goes through that kafkasm proxy
-// over the runtime's own global WebSocket instead.
-//   deno run --allow-net=127.0.0.1 produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
+// JSON line { ok, count, partitions, runtime }. With PROXY_URL (not "-"), goes through that kafkasm
+// proxy over the runtime's own global WebSocket instead; with TRANSACTIONAL_ID, sends in one committed
+// transaction. Never exits explicitly: the runtime must end by itself after close() (no socket,
+// timer or promise left behind).
+//   deno run --allow-net=127.0.0.1 produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL|-] [TRANSACTIONAL_ID]
 //   bun produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
 //   node (>= 22.18, type stripping) produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
 declare const Deno: { args: string[]; version: { deno: string }; exit(code: number): never } | undefined;
@@ -13,17 +15,24 @@ export {};
 const isDeno = typeof Deno !== "undefined";
 const isBun = typeof Bun !== "undefined";
 const args = isDeno ? Deno!.args : process.argv.slice(2);
-const [bootstrap, topic, countText, proxyUrl] = args;
+const [bootstrap, topic, countText, proxyArg, transactionalId] = args;
+const proxyUrl = proxyArg === "-" ? undefined : proxyArg;
 const count = Number(countText);
 const mod = isDeno ? await import("../../../src/deno.ts") : isBun ? await import("../../../src/bun.ts") : await import("../../../src/index.ts");
 const { websocketTransport } = await import("../../../src/transport/websocket.ts");
 const transport = proxyUrl ? websocketTransport({ url: `${proxyUrl}/broker/{host}:{port}` }) : undefined;
-const producer = new mod.Producer({ brokers: bootstrap.split(","), lingerMs: 5, transport });
+const producer = new mod.Producer({ brokers: bootstrap.split(","), lingerMs: 5, transport, transactionalId });
 const records = Array.from({ length: count }, (_, i) => ({ topic, key: `k${i % 37}`, value: `k${i % 37}:${i}` }));
 let result: unknown;
 try {
-  const metas = await producer.sendBatch(records);
-  result = { ok: true, count: metas.length, partitions: [...new Set(metas.map((m) => m.partition))].sort(), transport: proxyUrl ? "websocket" : "tcp", runtime: isDeno ? `deno ${Deno!.version.deno}` : isBun ? `bun ${Bun!.version}` : `node ${process.version}` };
+  if (transactionalId) {
+    await producer.initTransactions();
+    producer.beginTransaction();
+  }
+  const sent = producer.sendBatch(records);
+  if (transactionalId) await producer.commitTransaction();
+  const metas = await sent;
+  result = { ok: true, count: metas.length, partitions: [...new Set(metas.map((m) => m.partition))].sort(), transport: proxyUrl ? "websocket" : "tcp", transactional: Boolean(transactionalId), runtime: isDeno ? `deno ${Deno!.version.deno}` : isBun ? `bun ${Bun!.version}` : `node ${process.version}` };
 } catch (e) {
   result = { ok: false, error: String((e as Error)?.message ?? e), code: (e as { code?: string }).code };
 }
