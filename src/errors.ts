@@ -18,7 +18,10 @@ export type ClientErrorCode =
   | "UNSUPPORTED_VERSION"     // no API version both sides support
   | "CORRUPT_RECORD_BATCH"    // a RecordBatch failed magic, length or CRC checks
   | "COMPRESSION_ERROR"       // compressed data that is corrupt, truncated, or too large
-  | "WASM_ERROR";             // the WebAssembly codec reported a failure status
+  | "WASM_ERROR"              // the WebAssembly codec reported a failure status
+  | "INVALID_TXN_STATE"       // a transaction call out of order (beginTransaction twice, commit without begin…)
+  | "TRANSACTION_ABORTED"     // the record was not sent: abortTransaction() was called first
+  | "ILLEGAL_STATE";          // an internal invariant broke (a batch state change not allowed): a kafkasm bug
 
 /** Base class of everything kafkasm throws or rejects with. */
 export class KafkasmError extends Error {
