@@ -1,8 +1,9 @@
-/** The `kafkasm` entry for Node and Bun: the public API with `node:net` as the default transport. */
+/** The `kafkasm` entry for Node: the public API with `node:net` (`node:tls` for the `ssl` option) as the default transport. */
 import { setDefaultTransport } from "./producer/producer.ts";
-import { nodeTransport } from "./transport/node.ts";
+import { nodeTlsTransport, nodeTransport } from "./transport/node.ts";
 
-setDefaultTransport(nodeTransport);
+setDefaultTransport(nodeTransport, nodeTlsTransport);
 
 export * from "./public.ts";
-export { nodeTransport };
+export { nodeTlsTransport, nodeTransport };
+export type { Pem, SslOption, TlsOptions } from "./transport/tls.ts";

@@ -36,9 +36,10 @@ setDefaultCodecSource(wasmModule as WebAssembly.Module);
 setCompressionSource("snappy", snappyModule as WebAssembly.Module);
 setCompressionSource("lz4", lz4Module as WebAssembly.Module);
 setCompressionSource("zstd", zstdModule as WebAssembly.Module);
-setDefaultTransport(workerdTransport(connect as WorkerdConnect));
+setDefaultTransport(workerdTransport(connect as WorkerdConnect), (ssl) => workerdTransport(connect as WorkerdConnect, { tls: ssl }));
 
 export * from "./public.ts";
 export { workerdTransport };
+export type { Pem, SslOption, TlsOptions } from "./transport/tls.ts";
 export { websocketTransport, type WebSocketTransportOptions } from "./transport/websocket.ts";
 export { writable, type WritableOptions, type WritableRecord } from "./producer/writable.ts";

@@ -5,6 +5,7 @@
 import { ClientError } from "../errors.ts";
 import type { CompressionName } from "../compression/codec.ts";
 import type { BrokerAddress, Transport } from "../transport/transport.ts";
+import type { TlsOptions } from "../transport/tls.ts";
 import type { Clock } from "./clock.ts";
 import type { KafkasmError } from "../errors.ts";
 import type { Serializer } from "./serializers.ts";
@@ -117,6 +118,13 @@ export interface ProducerOptions<K = string | Uint8Array, V = string | Uint8Arra
   onDeadLetter?: (record: ProducerRecord<K, V>, error: KafkasmError) => void;
   /** Opens sockets. @default the runtime's native TCP (node:net in Node/Bun, Deno.connect in Deno) */
   transport?: Transport;
+  /**
+   * TLS to the brokers with the runtime's default transport: `true` (the runtime's trust store) or
+   * `{ ca, cert, key, servername, rejectUnauthorized }` (validated by the runtime's TLS transport:
+   * workerd has no client certificates, Deno no servername; the browser entry has no TLS of its own,
+   * its proxy URL's `wss:` is). @default false
+   */
+  ssl?: boolean | TlsOptions;
   /** Rewrites the broker addresses that Metadata advertises (e.g. to reach them through a proxy). @default identity */
   brokerAddressMap?: (address: BrokerAddress) => BrokerAddress;
   /** Time source and timers; for tests. @default the runtime clock from globalThis */

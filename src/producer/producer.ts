@@ -10,6 +10,7 @@ import type { CompressionCodec } from "../compression/codec.ts";
 import { InitProducerId } from "../protocol/init-producer-id.ts";
 import { asKafkasmError, ClientError, KafkaError, KafkasmError } from "../errors.ts";
 import type { Transport } from "../transport/transport.ts";
+import type { SslOption } from "../transport/tls.ts";
 import { CALLBACK, failSlot, type TopicState } from "./accumulator.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type ProducerOptions, type ProducerRecord, type RecordMetadata, type ResolvedConfig, resolveConfig } from "./config.ts";
@@ -32,10 +33,15 @@ const RECORD_OVERHEAD = 5 + 1 + 10 + 5 + 5 + 5 + 5;
 const INITIAL_STAGING_BYTES = 64 * 1024;
 
 let defaultTransport: Transport | undefined;
+let defaultTls: ((ssl: SslOption) => Transport) | undefined;
 
-/** Sets the transport used when `options.transport` is not given (each runtime entry point does). */
-export function setDefaultTransport(transport: Transport): void {
+/**
+ * Sets the transport used when `options.transport` is not given (each runtime entry point does), and
+ * `tls`, which makes one for the `ssl` option (validating it); without `tls`, `ssl` is refused.
+ */
+export function setDefaultTransport(transport: Transport, tls?: (ssl: SslOption) => Transport): void {
   defaultTransport = transport;
+  defaultTls = tls;
 }
 
 /** Options of {@link Producer.close}. */
@@ -131,7 +137,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   /** Validates `options` (throws ClientError INVALID_CONFIG naming the option) and starts loading the codec. */
   constructor(options: ProducerOptions<K, V>) {
     this.#config = resolveConfig(options);
-    const transport = options.transport ?? defaultTransport;
+    const transport = options.transport ?? (options.ssl ? defaultTls?.(options.ssl) : defaultTransport);
     if (!transport) {
       throw new ClientError("INVALID_CONFIG", "Invalid producer option transport: no default transport in this runtime; pass options.transport");
     }

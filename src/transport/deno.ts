@@ -1,5 +1,9 @@
-/** Transport over `Deno.connect`: a read loop feeds `onData`; `write()` resolves when every byte is written. */
+/**
+ * Transport over `Deno.connect` (and `Deno.connectTls` for the `ssl` option): a read loop feeds
+ * `onData`; `write()` resolves when every byte is written.
+ */
 import type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "./transport.ts";
+import { resolveTls, tlsError, type SslOption } from "./tls.ts";
 
 interface DenoConn {
   read(p: Uint8Array): Promise<number | null>;
@@ -7,7 +11,13 @@ interface DenoConn {
   close(): void;
   setNoDelay?(noDelay?: boolean): void;
 }
-declare const Deno: { connect(options: { hostname: string; port: number; transport?: "tcp" }): Promise<DenoConn> };
+interface DenoTlsConn extends DenoConn {
+  handshake(): Promise<unknown>;
+}
+declare const Deno: {
+  connect(options: { hostname: string; port: number; transport?: "tcp" }): Promise<DenoConn>;
+  connectTls(options: { hostname: string; port: number; caCerts?: string[]; cert?: string; key?: string }): Promise<DenoTlsConn>;
+};
 
 class DenoSocket implements TransportSocket {
   #conn: DenoConn;
@@ -70,3 +80,34 @@ export const denoTransport: Transport = async (address: BrokerAddress, handlers:
   conn.setNoDelay?.(true);
   return new DenoSocket(conn, handlers, address);
 };
+
+/**
+ * A Transport over `Deno.connectTls` with the `ssl` option's settings (validated now: ClientError
+ * INVALID_CONFIG). Deno checks the certificate against the host dialled and always verifies it, so
+ * `servername` and `rejectUnauthorized: false` are refused. A certificate or handshake failure rejects
+ * with a non-retriable ClientError CONNECTION_ERROR saying why.
+ */
+export function denoTlsTransport(ssl: SslOption = true): Transport {
+  const tls = resolveTls(ssl, {
+    servername: "Deno checks the certificate against the broker's host name, with no override",
+    rejectUnauthorized: "Deno always verifies certificates (use ssl.ca to trust a private CA)",
+  });
+  if (!tls) return denoTransport;
+  return async (address: BrokerAddress, handlers: TransportHandlers) => {
+    const name = `${address.host}:${address.port}`;
+    let conn: DenoTlsConn;
+    try {
+      conn = await Deno.connectTls({ hostname: address.host, port: address.port, caCerts: tls.ca, cert: tls.cert, key: tls.key });
+    } catch (e) {
+      throw tlsError(name, e, false);
+    }
+    try {
+      // Without this, a certificate failure would surface only as the first read's error.
+      await conn.handshake();
+    } catch (e) {
+      try { conn.close(); } catch { /* already closed */ }
+      throw tlsError(name, e, true);
+    }
+    return new DenoSocket(conn, handlers, address);
+  };
+}

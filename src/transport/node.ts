@@ -1,6 +1,11 @@
-/** Transport over `node:net` (Node and Bun): Nagle off, `write()` resolves when the socket accepted the bytes. */
-import { connect as netConnect, type Socket } from "node:net";
+/**
+ * Transport over `node:net` (Node and Bun): Nagle off, `write()` resolves when the socket accepted the
+ * bytes; `nodeTlsTransport(ssl)` is the same over `node:tls`.
+ */
+import { connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "./transport.ts";
+import { resolveTls, tlsError, type ResolvedTls, type SslOption } from "./tls.ts";
 
 class NodeSocket implements TransportSocket {
   #socket: Socket;
@@ -26,35 +31,58 @@ class NodeSocket implements TransportSocket {
   }
 }
 
-/** Opens a TCP connection with `node:net`. */
-export const nodeTransport: Transport = (address: BrokerAddress, handlers: TransportHandlers) =>
-  new Promise<TransportSocket>((resolve, reject) => {
-    const socket = netConnect({ host: address.host, port: address.port });
+function open(address: BrokerAddress, handlers: TransportHandlers, tls?: ResolvedTls): Promise<TransportSocket> {
+  return new Promise<TransportSocket>((resolve, reject) => {
+    const name = `${address.host}:${address.port}`;
+    const socket = tls
+      ? tlsConnect({
+        host: address.host, port: address.port, ca: tls.ca, cert: tls.cert, key: tls.key,
+        // SNI takes host names only; the certificate is still checked against an IP host.
+        servername: tls.servername ?? (isIP(address.host) ? undefined : address.host),
+        rejectUnauthorized: tls.rejectUnauthorized,
+      })
+      : netConnect({ host: address.host, port: address.port });
     socket.setNoDelay(true);
     let opened = false;
     let closed = false;
     let lastError: Error | undefined;
     const wrapper = new NodeSocket(socket);
-    socket.once("connect", () => {
+    socket.once(tls ? "secureConnect" : "connect", () => {
       opened = true;
       resolve(wrapper);
     });
     socket.on("data", (chunk: Buffer) => handlers.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     socket.on("error", (err) => {
       lastError = err;
-      if (!opened) reject(new Error(`Cannot connect to ${address.host}:${address.port}: ${err.message}`, { cause: err }));
+      if (!opened) reject(tls ? tlsError(name, err, socket.connecting === false) : new Error(`Cannot connect to ${name}: ${err.message}`, { cause: err }));
     });
     socket.on("close", () => {
       wrapper.markClosed();
       if (!opened) {
-        if (!lastError) reject(new Error(`Cannot connect to ${address.host}:${address.port}: connection closed`));
+        // A broker requiring a client certificate may just close the socket during the handshake.
+        if (!lastError) reject(tls ? tlsError(name, new Error("the broker closed the connection during the TLS handshake"), true) : new Error(`Cannot connect to ${name}: connection closed`));
         return;
       }
       if (closed) return;
       closed = true;
-      handlers.onClose(lastError);
+      // TLS 1.3: a broker refuses a missing client certificate after the client's handshake ended.
+      handlers.onClose(tls && lastError ? tlsError(name, lastError, false) : lastError);
     });
     socket.on("end", () => {
-      if (!lastError) lastError = new Error(`Connection to ${address.host}:${address.port} closed by the broker`);
+      if (!lastError) lastError = new Error(`Connection to ${name} closed by the broker`);
     });
   });
+}
+
+/** Opens a TCP connection with `node:net`. */
+export const nodeTransport: Transport = (address: BrokerAddress, handlers: TransportHandlers) => open(address, handlers);
+
+/**
+ * A Transport over `node:tls` with the `ssl` option's settings (validated now: ClientError INVALID_CONFIG).
+ * A certificate or handshake failure rejects with a non-retriable ClientError CONNECTION_ERROR saying why.
+ */
+export function nodeTlsTransport(ssl: SslOption = true): Transport {
+  const tls = resolveTls(ssl);
+  if (!tls) return nodeTransport;
+  return (address, handlers) => open(address, handlers, tls);
+}

@@ -11,6 +11,7 @@
  * ```
  */
 import type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "./transport.ts";
+import { resolveTls, tlsError, type SslOption } from "./tls.ts";
 
 /** The parts of a `cloudflare:sockets` Socket this transport uses. */
 export interface WorkerdSocket {
@@ -26,21 +27,35 @@ export type WorkerdConnect = (
 ) => WorkerdSocket;
 
 export interface WorkerdTransportOptions {
-  /** [tls=false] Use TLS (`secureTransport: "on"`). */
-  tls?: boolean;
+  /**
+   * [tls=false] TLS (`secureTransport: "on"`), as the `ssl` option: `true`, or `{}` (workerd verifies
+   * against its own trust store, so `ca`, `cert`, `key`, `servername` and `rejectUnauthorized: false`
+   * are refused with INVALID_CONFIG: no client certificates, so no mutual-TLS listeners).
+   */
+  tls?: SslOption;
 }
 
-/** Creates a Transport from workerd's `connect`. */
+const unsupported = {
+  ca: "workerd trusts its own certificate store only (in workerd itself: the network service's tlsOptions.trustedCertificates)",
+  cert: "workerd's connect() has no client certificates (mutual-TLS listeners are out of reach)",
+  key: "workerd's connect() has no client certificates (mutual-TLS listeners are out of reach)",
+  servername: "workerd's connect() checks the certificate against the host dialled",
+  rejectUnauthorized: "workerd's connect() always verifies certificates",
+};
+
+/** Creates a Transport from workerd's `connect` (options validated now: ClientError INVALID_CONFIG). */
 export function workerdTransport(connect: WorkerdConnect, options: WorkerdTransportOptions = {}): Transport {
+  const tls = resolveTls(options.tls, unsupported) !== undefined;
   return async (address: BrokerAddress, handlers: TransportHandlers): Promise<TransportSocket> => {
     const name = `${address.host}:${address.port}`;
     let socket: WorkerdSocket;
     try {
       socket = connect({ hostname: address.host, port: address.port },
-        { secureTransport: options.tls ? "on" : "off", allowHalfOpen: false });
+        { secureTransport: tls ? "on" : "off", allowHalfOpen: false });
       await socket.opened;
     } catch (e) {
-      throw new Error(`Cannot connect to broker ${name}: ${(e as Error).message}`, { cause: e });
+      // workerd reports a failed handshake through `opened` too, with its reason in the message.
+      throw tls ? tlsError(name, e, false) : new Error(`Cannot connect to broker ${name}: ${(e as Error).message}`, { cause: e });
     }
     const writer = socket.writable.getWriter();
     const reader = socket.readable.getReader();
