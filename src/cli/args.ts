@@ -3,6 +3,7 @@
  * `--name=value`, boolean `--flag` / `--no-flag`, `-h` / `--help`, and `--` to end options.
  * Every mistake is a `UsageError`, which `main.ts` prints with a hint and exits 2 for.
  */
+import { parseHostPort } from "../client/address.ts";
 
 /** The kinds of value an option takes. */
 export type OptionType = "string" | "number" | "boolean";
@@ -150,10 +151,7 @@ export function formatHelp(usage: string, summary: string, specs: OptionSpecs, n
 export function parseBrokers(value: string): string[] {
   const brokers = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
   if (brokers.length === 0) throw new UsageError(`Option --brokers expects host:port[,host:port], got "${value}"`);
-  for (const b of brokers) {
-    const m = /^(.+):(\d{1,5})$/.exec(b);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`Option --brokers: "${b}" is not host:port`);
-  }
+  for (const b of brokers) if (!parseHostPort(b)) throw new UsageError(`Option --brokers: "${b}" is not host:port`);
   return brokers;
 }
 

@@ -7,13 +7,14 @@
  * Without --count it reads to the end offsets seen at start and exits; with --count N it waits for
  * N records (or --timeout-ms without a new record).
  */
-import { ClientError, kafkaErrorFor } from "../errors.ts";
+import { parseHostPort } from "../client/address.ts";
+import { Brokers } from "../client/brokers.ts";
+import { systemClock } from "../client/clock.ts";
+import type { Connection } from "../client/connection.ts";
+import { versionFor } from "../client/versions.ts";
+import { ClientError, ErrorCode, kafkaErrorFor } from "../errors.ts";
 import { codecForAttribute } from "../compression/index.ts";
-import { Connection } from "../producer/connection.ts";
-import { systemClock } from "../producer/clock.ts";
-import { ApiVersions, apiVersionsMap } from "../protocol/api-versions.ts";
 import { Fetch } from "../protocol/fetch.ts";
-import { negotiateVersion } from "../protocol/frame.ts";
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets } from "../protocol/list-offsets.ts";
 import { Metadata } from "../protocol/metadata.ts";
 import { CONTROL, decodeRecordBatchesAsync, type RecordHeaderValue } from "../protocol/record-batch.ts";
@@ -57,10 +58,10 @@ const LIST_OFFSETS_MAX_VERSION = 3;
 const INITIAL_PARTITION_MAX_BYTES = 1 << 20;
 const MAX_PARTITION_MAX_BYTES = 64 << 20;
 
-function parseAddress(hostPort: string, nodeId = -1): BrokerAddress {
-  const i = hostPort.lastIndexOf(":");
-  const host = hostPort.slice(0, i).replace(/^\[(.*)\]$/, "$1");
-  return { host, port: Number(hostPort.slice(i + 1)), nodeId };
+function parseAddress(hostPort: string): BrokerAddress {
+  const a = parseHostPort(hostPort);
+  if (!a) throw new ClientError("INVALID_CONFIG", `Invalid brokers: ${JSON.stringify(hostPort)} is not "host:port"`);
+  return { host: a.host, port: a.port, nodeId: -1 };
 }
 
 interface PartitionState {
@@ -74,36 +75,19 @@ interface PartitionState {
 
 /** Reads records as an async iterator; closes its connections when the iteration ends. */
 export async function* consume(opts: ConsumeOptions): AsyncGenerator<ConsumedRecord> {
-  const connections = new Map<number, Connection>();
-  const connOpts = { clientId: opts.clientId ?? "kafkasm-consume", requestTimeoutMs: opts.requestTimeoutMs ?? 30_000, maxInFlight: 1, clock: systemClock };
-  const open = async (address: BrokerAddress): Promise<Connection> => {
-    const conn = new Connection(address, opts.transport, connOpts);
-    await conn.connect();
-    conn.versions = apiVersionsMap(await conn.request(ApiVersions, 0, {}));
-    return conn;
-  };
+  if (opts.brokers.length === 0) throw new ClientError("INVALID_CONFIG", "Cannot consume: no brokers given");
+  const brokers = new Brokers({ brokers: opts.brokers.map(parseAddress), clientId: opts.clientId ?? "kafkasm-consume",
+    requestTimeoutMs: opts.requestTimeoutMs ?? 30_000, maxInFlight: 1 }, opts.transport, systemClock);
   try {
-    let bootstrap: Connection | undefined;
-    let lastError: unknown;
-    for (const b of opts.brokers) {
-      try { bootstrap = await open(parseAddress(b)); break; } catch (e) { lastError = e; }
-    }
-    if (!bootstrap) throw lastError ?? new ClientError("INVALID_CONFIG", "Cannot consume: no brokers given");
-    const mdVersion = negotiateVersion(Metadata, bootstrap.versions!.get(Metadata.apiKey));
-    const md = await bootstrap.request(Metadata, mdVersion, { topics: [opts.topic], allowAutoTopicCreation: false });
-    bootstrap.close();
+    const bootstrap = await brokers.any();
+    const md = await bootstrap.request(Metadata, versionFor(bootstrap, Metadata), { topics: [opts.topic], allowAutoTopicCreation: false });
+    brokers.setBrokers(md.brokers);
     const topic = md.topics.find((t) => t.name === opts.topic);
     if (!topic) throw new ClientError("PROTOCOL_ERROR", `Cannot consume ${opts.topic}: the broker's Metadata does not list it`);
-    if (topic.errorCode !== 0) throw kafkaErrorFor(topic.errorCode, `Metadata for topic ${opts.topic}`);
-    const brokers = new Map(md.brokers.map((b) => [b.nodeId, b]));
-    const leaderConn = async (nodeId: number): Promise<Connection> => {
-      let c = connections.get(nodeId);
-      if (c && !c.isClosed) return c;
-      const b = brokers.get(nodeId);
-      if (!b) throw new ClientError("PROTOCOL_ERROR", `Cannot consume ${opts.topic}: leader ${nodeId} is not among the brokers in Metadata`);
-      c = await open({ host: b.host, port: b.port, nodeId });
-      connections.set(nodeId, c);
-      return c;
+    if (topic.errorCode !== ErrorCode.NONE) throw kafkaErrorFor(topic.errorCode, `Metadata for topic ${opts.topic}`);
+    const leaderConn = (nodeId: number): Promise<Connection> => {
+      if (!brokers.has(nodeId)) throw new ClientError("PROTOCOL_ERROR", `Cannot consume ${opts.topic}: leader ${nodeId} is not among the brokers in Metadata`);
+      return brokers.connect(nodeId);
     };
 
     let parts = topic.partitions.slice().sort((a, b) => a.partitionIndex - b.partitionIndex);
@@ -113,14 +97,14 @@ export async function* consume(opts: ConsumeOptions): AsyncGenerator<ConsumedRec
     }
     const states: PartitionState[] = [];
     for (const p of parts) {
-      if (p.errorCode !== 0 && p.leaderId < 0) throw kafkaErrorFor(p.errorCode, `Metadata for ${opts.topic}-${p.partitionIndex}`);
+      if (p.errorCode !== ErrorCode.NONE && p.leaderId < 0) throw kafkaErrorFor(p.errorCode, `Metadata for ${opts.topic}-${p.partitionIndex}`);
       const conn = await leaderConn(p.leaderId);
-      const lov = Math.min(LIST_OFFSETS_MAX_VERSION, negotiateVersion(ListOffsets, conn.versions!.get(ListOffsets.apiKey)));
+      const lov = Math.min(LIST_OFFSETS_MAX_VERSION, versionFor(conn, ListOffsets));
       const list = async (timestamp: number) => {
         const r = await conn.request(ListOffsets, lov, { topics: [{ name: opts.topic, partitions: [{ partitionIndex: p.partitionIndex, timestamp }] }] });
         const pr = r.topics[0]?.partitions[0];
         if (!pr) throw new ClientError("PROTOCOL_ERROR", `Cannot consume ${opts.topic}-${p.partitionIndex}: empty ListOffsets response`);
-        if (pr.errorCode !== 0) throw kafkaErrorFor(pr.errorCode, `ListOffsets for ${opts.topic}-${p.partitionIndex}`);
+        if (pr.errorCode !== ErrorCode.NONE) throw kafkaErrorFor(pr.errorCode, `ListOffsets for ${opts.topic}-${p.partitionIndex}`);
         return pr.offset;
       };
       const end = await list(LATEST_TIMESTAMP);
@@ -137,7 +121,7 @@ export async function* consume(opts: ConsumeOptions): AsyncGenerator<ConsumedRec
       let progressed = false;
       for (const [leader, group] of byLeader) {
         const conn = await leaderConn(leader);
-        const fv = Math.min(FETCH_MAX_VERSION, negotiateVersion(Fetch, conn.versions!.get(Fetch.apiKey)));
+        const fv = Math.min(FETCH_MAX_VERSION, versionFor(conn, Fetch));
         const res = await conn.request(Fetch, fv, {
           maxWaitMs: opts.count === undefined ? 0 : 500, minBytes: 1, maxBytes: MAX_PARTITION_MAX_BYTES,
           topics: [{ topic: opts.topic, partitions: group.map((s) => ({ partition: s.partition, fetchOffset: s.fetchOffset, partitionMaxBytes: s.maxBytes })) }],
@@ -146,7 +130,7 @@ export async function* consume(opts: ConsumeOptions): AsyncGenerator<ConsumedRec
           for (const pr of t.partitions) {
             const s = group.find((g) => g.partition === pr.partitionIndex);
             if (!s) continue;
-            if (pr.errorCode !== 0) throw kafkaErrorFor(pr.errorCode, `Fetch from ${opts.topic}-${s.partition} at offset ${s.fetchOffset}`);
+            if (pr.errorCode !== ErrorCode.NONE) throw kafkaErrorFor(pr.errorCode, `Fetch from ${opts.topic}-${s.partition} at offset ${s.fetchOffset}`);
             const bytes = pr.records ?? new Uint8Array(0);
             if (bytes.length > 0) opts.onRawRecords?.(s.partition, bytes);
             const batches = await decodeRecordBatchesAsync(bytes, { codecForAttribute, allowPartialTrailingBatch: true });
@@ -180,7 +164,7 @@ export async function* consume(opts: ConsumeOptions): AsyncGenerator<ConsumedRec
       }
     }
   } finally {
-    for (const c of connections.values()) c.close();
+    brokers.close();
   }
 }
 

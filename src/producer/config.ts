@@ -2,6 +2,7 @@
  * Producer options: one defaults object, one `resolveConfig()` that validates every option and the
  * invariants between them, and throws `ClientError("INVALID_CONFIG")` naming the option and why.
  */
+import { parseHostPort } from "../client/address.ts";
 import { ClientError } from "../errors.ts";
 import type { CompressionName } from "../compression/codec.ts";
 import type { BrokerAddress, Transport } from "../transport/transport.ts";
@@ -202,10 +203,9 @@ function int(options: Record<string, unknown>, name: string, fallback: number, m
 
 /** Parses `"host:port"`, including bracketed IPv6 `"[::1]:9092"`. */
 export function parseBrokerAddress(s: string): BrokerAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 1 || port > 65535) invalid("brokers", `${JSON.stringify(s)} is not "host:port"`);
-  return { host: m[1] ?? m[2], port, nodeId: -1 };
+  const a = parseHostPort(s.trim());
+  if (!a) invalid("brokers", `${JSON.stringify(s)} is not "host:port"`);
+  return { host: a.host, port: a.port, nodeId: -1 };
 }
 
 const compressions: readonly CompressionName[] = ["none", "gzip", "snappy", "lz4", "zstd"];

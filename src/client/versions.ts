@@ -1,0 +1,45 @@
+/**
+ * ApiVersions negotiation: right after connecting, ask at our highest ApiVersions version (or at the
+ * version the broker says it supports: a broker that does not know ours answers UNSUPPORTED_VERSION
+ * with its own range, and some answer a body that fits no version, so we fall back to v0); then each
+ * API is used at the highest version both sides support.
+ */
+import { ClientError, ErrorCode, kafkaErrorFor } from "../errors.ts";
+import { ApiVersions, apiVersionsMap } from "../protocol/api-versions.ts";
+import type { Api } from "../protocol/api.ts";
+import { negotiateVersion } from "../protocol/frame.ts";
+import type { Connection } from "./connection.ts";
+
+/** Negotiates versions and stores them on `conn.versions`. */
+export async function negotiateVersions(conn: Connection): Promise<void> {
+  let version = ApiVersions.maxVersion;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let res;
+    try {
+      res = await conn.request(ApiVersions, version, { clientSoftwareName: "kafkasm", clientSoftwareVersion: "0.1.0" });
+    } catch (e) {
+      // Some brokers answer a too-new ApiVersions with a body that fits no version (librdkafka's
+      // mock does): fall back to v0, which every broker answers plainly.
+      if (version > 0 && e instanceof ClientError && e.code === "PROTOCOL_ERROR" && !conn.isClosed) {
+        version = 0;
+        continue;
+      }
+      throw e;
+    }
+    if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
+      const theirs = res.apiKeys.find((k) => k.apiKey === ApiVersions.apiKey);
+      const next = theirs ? Math.min(ApiVersions.maxVersion, theirs.maxVersion) : 0;
+      version = next < version ? next : 0;
+      continue;
+    }
+    if (res.errorCode !== ErrorCode.NONE) throw kafkaErrorFor(res.errorCode, `ApiVersions to ${conn.address.host}:${conn.address.port}`);
+    conn.versions = apiVersionsMap(res);
+    return;
+  }
+  throw new ClientError("UNSUPPORTED_VERSION", `Cannot negotiate ApiVersions with ${conn.address.host}:${conn.address.port}`);
+}
+
+/** The version of `api` to use on `conn` (highest common). Throws UNSUPPORTED_VERSION. */
+export function versionFor(conn: Connection, api: Api<any, any>): number {
+  return negotiateVersion(api, conn.versions?.get(api.apiKey));
+}
