@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { RequestGate, type GatePolicy } from "./gate.ts";
+import type { ResolvedUpstream } from "./upstream.ts";
 import { FragmentCounter, Throttle, type ClientState } from "./limits.ts";
 import type { ProxyClock } from "./clock.ts";
 import type { ProxyLogEntry, ProxyStats, RefusalReason } from "./proxy.ts";
@@ -24,6 +25,7 @@ export interface ProxyContext {
   readonly idleTimeoutMs: number;
   readonly highWaterMark: number;
   readonly maxBufferedBytes: number;
+  readonly upstream: ResolvedUpstream;
 }
 
 type Side = "ws" | "tcp";
@@ -44,7 +46,7 @@ export class Connection {
 
   constructor(private readonly ctx: ProxyContext, private readonly ws: WebSocket, private readonly raw: Duplex,
               private readonly tcp: Socket, readonly client: string, readonly target: string,
-              limits: ClientState, private readonly release: () => void) {
+              limits: ClientState, private readonly release: () => void, sessionLifetimeMs = 0) {
     this.lastActivity = ctx.clock.now();
     this.gate = ctx.gatePolicy
       ? new RequestGate({
@@ -76,7 +78,33 @@ export class Connection {
     tcp.on("drain", () => this.resumeSide("ws", "tcp-backpressure"));
     tcp.on("error", (err) => this.finish(`broker error: ${err.message}`, 1014, "BROKER_CLOSED"));
     tcp.on("close", () => this.finish("broker closed", 1014, "BROKER_CLOSED"));
+    tcp.resume(); // the upstream SASL exchange left it paused
     this.armIdle();
+    if (sessionLifetimeMs > 0) {
+      // KIP-368: the broker drops a session used after its lifetime. Rather than re-authenticating
+      // in-band (holding client requests back around a second exchange), the pair drains and closes
+      // early: the client reconnects over a freshly authenticated socket and retries what was unanswered.
+      const { clock } = ctx;
+      this.expiryTimer = clock.setTimeout(() => this.expire(), Math.floor(sessionLifetimeMs * ctx.upstream.reauthenticateAt));
+      this.hardExpiryTimer = clock.setTimeout(() => this.finish("session lifetime ends", 1012, "SESSION_EXPIRED"), Math.floor(sessionLifetimeMs * (1 + ctx.upstream.reauthenticateAt) / 2));
+    }
+  }
+
+  private expiryTimer: unknown;
+  private hardExpiryTimer: unknown;
+  /** Set once the session nears its end: no more client requests are read; closes when none is in flight. */
+  private expiring = false;
+
+  private expire(): void {
+    if (this.closed) return;
+    this.expiring = true;
+    this.ws.pause();
+    this.raw.pause();
+    this.closeIfDrained();
+  }
+
+  private closeIfDrained(): void {
+    if (this.expiring && (this.gate?.inFlightCount ?? 0) === 0) this.finish("session lifetime ends", 1012, "SESSION_EXPIRED");
   }
 
   // No exception from a socket callback may reach the process: it closes this connection only.
@@ -148,6 +176,7 @@ export class Connection {
   }
 
   private resumeSide(side: Side, reason: string): void {
+    if (side === "ws" && this.expiring) return; // reads no more client requests while draining
     const set = side === "ws" ? this.wsPause : this.tcpPause;
     if (!set.delete(reason) || set.size > 0 || this.closed) return;
     if (side === "ws") this.ws.resume(); else this.tcp.resume();
@@ -199,6 +228,7 @@ export class Connection {
       const refused = this.gate.pushResponse(chunk, (bytes) => out.push(bytes));
       if (out.length > 0) this.ws.send(out.length === 1 ? out[0] : Buffer.concat(out), { binary: true }, this.afterSend);
       out.length = 0;
+      if (this.expiring) this.closeIfDrained();
       if (refused) {
         this.ctx.countRefusal(refused.reason, this.client, this.target, refused.detail);
         this.finish(refused.reason, 1014, refused.reason);
@@ -233,6 +263,8 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     if (this.idleTimer !== undefined) this.ctx.clock.clearTimeout(this.idleTimer);
+    if (this.expiryTimer !== undefined) this.ctx.clock.clearTimeout(this.expiryTimer);
+    if (this.hardExpiryTimer !== undefined) this.ctx.clock.clearTimeout(this.hardExpiryTimer);
     this.up?.stop();
     this.down?.stop();
     this.ctx.live.delete(this);

@@ -58,6 +58,11 @@ export interface GatePolicy {
   maxRequestSize: number;
   /** [maxTopicsPerRequest=1000] Most topics one Metadata or Produce request may name (checked before decoding them). */
   maxTopicsPerRequest?: number;
+  /**
+   * Refuse SaslHandshake and SaslAuthenticate whatever `apiKeys` says: the proxy authenticated the
+   * broker socket itself, and a client's own exchange (KIP-368 re-authentication) could change its identity.
+   */
+  refuseSasl?: boolean;
   /** Told about each Metadata request whose topics were (partly) refused without closing. */
   onTopicsDenied?: (detail: string) => void;
   /** Told about each transactional id the gate answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
@@ -99,6 +104,7 @@ export class RequestGate {
   private readonly topicAllowed: ((t: string) => boolean) | undefined;
   private readonly txnAllowed: ((t: string) => boolean) | undefined;
   private readonly maxTopics: number;
+  private readonly refuseSasl: boolean;
   private readonly inFlight = new Map<number, InFlight>();
   // Response framing (broker → client).
   private head = new Uint8Array(8);
@@ -118,6 +124,7 @@ export class RequestGate {
     this.topicAllowed = policy.topics ? topicMatcher(policy.topics) : undefined;
     this.txnAllowed = policy.transactionalIds ? topicMatcher(policy.transactionalIds) : undefined;
     this.maxTopics = policy.maxTopicsPerRequest ?? 1000;
+    this.refuseSasl = policy.refuseSasl === true;
     this.onTopicsDenied = policy.onTopicsDenied;
     this.onTransactionalIdDenied = policy.onTransactionalIdDenied;
   }
@@ -264,6 +271,9 @@ export class RequestGate {
     if (frame.length < 8) return { reason: "BAD_REQUEST", detail: `request frame of ${frame.length} bytes is too short for a header` };
     const apiKey = (frame[0] << 8) | frame[1];
     if (this.apiKeys && !this.apiKeys.has(apiKey)) return { reason: "API_NOT_ALLOWED", detail: `API key ${apiKey} is not allowed` };
+    if (this.refuseSasl && (apiKey === ApiKey.SaslHandshake || apiKey === ApiKey.SaslAuthenticate)) {
+      return { reason: "API_NOT_ALLOWED", detail: `API key ${apiKey} (SASL): the proxy authenticates to the broker itself` };
+    }
     const correlationId = int32(frame, 4);
     if (this.inFlight.has(correlationId)) return { reason: "BAD_REQUEST", detail: `correlation id ${correlationId} is already in flight` };
     if (this.inFlight.size >= MAX_IN_FLIGHT) return { reason: "BAD_REQUEST", detail: `over ${MAX_IN_FLIGHT} requests in flight` };

@@ -36,10 +36,12 @@ import { ClientTable } from "./limits.ts";
 import type { Connection } from "./connection.ts";
 import { digest, handlers, SUBPROTOCOL, type ServerContext } from "./upgrade.ts";
 import { parseHostPort as parseBrokerTarget } from "../client/address.ts";
+import { resolveUpstream, type UpstreamOptions } from "./upstream.ts";
 
 export { PRODUCER_API_KEYS } from "./gate.ts";
 export { parseHostPort as parseBrokerTarget } from "../client/address.ts";
 export type { ProxyClock } from "./clock.ts";
+export type { UpstreamOptions } from "./upstream.ts";
 
 /** Why a connection or message was refused; stable strings, used as keys of `stats().refused` and as WebSocket close reasons. */
 export type RefusalReason =
@@ -52,7 +54,9 @@ export type RefusalReason =
   | "BAD_ORIGIN"           // Origin header present and not in the allow-list (or missing when required)
   | "TOO_MANY_CONNECTIONS" // maxConnectionsPerClient reached for this client address
   | "PROXY_FULL"           // maxConnections reached
-  | "BROKER_UNREACHABLE"   // the TCP connection to the broker failed or timed out
+  | "BROKER_UNREACHABLE"   // the TCP connection to the broker failed or timed out (or its TLS handshake failed)
+  | "UPSTREAM_AUTH_FAILED" // the broker refused the proxy's own SASL credentials (upstream.sasl): 502
+  | "SESSION_EXPIRED"      // close code reason: the broker's SASL session lifetime (KIP-368) nears its end; reconnect
   | "MESSAGE_TOO_LARGE"    // a WebSocket message over maxMessageBytes
   | "TOO_MANY_FRAGMENTS"   // a WebSocket message in more than maxFragments fragments
   | "CLIENT_TOO_SLOW"      // over maxBufferedBytes queued toward a client that does not read
@@ -143,6 +147,13 @@ export interface ProxyOptions {
   maxRequestBytes?: number;
   /** [maxTopicsPerRequest=1000] Most topics one Metadata or Produce request may name. */
   maxTopicsPerRequest?: number;
+  /**
+   * How the proxy reaches the brokers: TLS (`ssl`) and SASL with the cluster's credentials (`sasl`),
+   * done by the proxy before a client's upgrade completes; clients never see those credentials, and
+   * their own SaslHandshake/SaslAuthenticate requests are refused (API_NOT_ALLOWED). A wrong password
+   * refuses the upgrade with 502 UPSTREAM_AUTH_FAILED. [default: plaintext, no SASL]
+   */
+  upstream?: UpstreamOptions;
   /** Serve wss:// with this certificate and key (PEM). [default: plain ws://] */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** @internal Time and timers (idle timeout, rate limit, connect timeout); tests pass a manual clock. */
@@ -202,9 +213,12 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
   if (options.token !== undefined && (typeof options.token !== "string" || options.token.trim() === "")) {
     throw invalid("token is empty, which would let every client in; omit it to run without a token, or set a secret");
   }
+  const upstream = resolveUpstream(options.upstream);
   const apiKeys = options.apiKeys === "all" ? undefined : options.apiKeys ?? PRODUCER_API_KEYS;
-  const gatePolicy: GatePolicy | undefined = apiKeys || options.topics || options.transactionalIds
-    ? { apiKeys, topics: options.topics, transactionalIds: options.transactionalIds, maxRequestSize, maxTopicsPerRequest } : undefined;
+  // With upstream SASL there is always a gate: it refuses a client's own SASL requests, and counts
+  // in-flight requests so that a connection can drain before its SASL session ends.
+  const gatePolicy: GatePolicy | undefined = apiKeys || options.topics || options.transactionalIds || upstream.sasl
+    ? { apiKeys, topics: options.topics, transactionalIds: options.transactionalIds, maxRequestSize, maxTopicsPerRequest, refuseSasl: upstream.sasl !== undefined } : undefined;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? ((e: ProxyLogEntry) => console.error(JSON.stringify({ proxy: true, ...e })));
   const header = options.clientAddressHeader?.toLowerCase();
@@ -249,7 +263,7 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
     tokenDigest: options.token ? digest(options.token) : undefined,
     origins: options.origins && options.origins.length > 0 ? new Set(options.origins) : undefined,
     requireOrigin: options.requireOrigin === true,
-    maxPerClient, maxConnections, connectTimeoutMs,
+    maxPerClient, maxConnections, connectTimeoutMs, upstream,
     statsPath: options.statsPath,
     closing: () => closing,
   };

@@ -4,7 +4,7 @@
  * sends may throw out of a handler: a malformed request is a counted 400 (BAD_HTTP_REQUEST).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { WebSocketServer } from "ws";
@@ -12,6 +12,7 @@ import { Connection, type ProxyContext } from "./connection.ts";
 import type { ClientTable } from "./limits.ts";
 import type { RefusalReason } from "./proxy.ts";
 import { parseHostPort as parseBrokerTarget } from "../client/address.ts";
+import { dialUpstream, type ResolvedUpstream, type Upstream } from "./upstream.ts";
 
 export const SUBPROTOCOL = "kafkasm";
 const TOKEN_SUBPROTOCOL_PREFIX = "kafkasm.bearer.";
@@ -27,6 +28,8 @@ export const STATUS: Record<RefusalReason, [number, string]> = {
   TOO_MANY_CONNECTIONS: [429, "Too Many Requests"],
   PROXY_FULL: [503, "Service Unavailable"],
   BROKER_UNREACHABLE: [502, "Bad Gateway"],
+  UPSTREAM_AUTH_FAILED: [502, "Bad Gateway"],
+  SESSION_EXPIRED: [503, "Service Unavailable"],
   MESSAGE_TOO_LARGE: [413, "Payload Too Large"],
   TOO_MANY_FRAGMENTS: [413, "Payload Too Large"],
   CLIENT_TOO_SLOW: [408, "Request Timeout"],
@@ -85,6 +88,7 @@ export interface ServerContext extends ProxyContext {
   readonly maxPerClient: number;
   readonly maxConnections: number;
   readonly connectTimeoutMs: number;
+  readonly upstream: ResolvedUpstream;
   readonly statsPath: string | undefined;
   readonly clientAddress: (req: IncomingMessage) => string;
   readonly closing: () => boolean;
@@ -182,30 +186,21 @@ export function handlers(ctx: ServerContext) {
       ctx.clients.release(client);
     };
 
-    // Connect to the broker first, so a client only sees an open WebSocket when the broker is there.
-    const tcp = connect({ host: target.host, port: target.port });
-    tcp.setNoDelay(true);
-    ctx.pendingTcp.add(tcp);
-    const timer = clock.setTimeout(() => tcp.destroy(new Error(`connect timeout after ${ctx.connectTimeoutMs} ms`)), ctx.connectTimeoutMs);
+    // Connect (TLS, SASL with the cluster's credentials) to the broker first, so a client only sees
+    // an open WebSocket when the broker is there and has accepted the proxy.
+    let tcp!: Socket;
+    const dialled = dialUpstream(target, ctx.upstream, ctx.connectTimeoutMs, clock, (s) => { tcp = s; ctx.pendingTcp.add(s); });
     let conn: Connection | undefined;
     // Until a Connection owns them, the client's socket closing (it left, or ws aborted the handshake)
     // releases the broker socket and the client's slot.
     socket.once("close", () => {
       if (conn) return;
-      clock.clearTimeout(timer);
       ctx.pendingTcp.delete(tcp);
       tcp.destroy();
       release();
     });
-    tcp.once("error", (err) => {
-      if (!ctx.pendingTcp.delete(tcp)) return;
-      clock.clearTimeout(timer);
-      release();
-      refuseHttp(socket, "BROKER_UNREACHABLE", client, target.key, err.message);
-    });
-    tcp.once("connect", () => {
-      ctx.pendingTcp.delete(tcp);
-      clock.clearTimeout(timer);
+    dialled.then((up: Upstream) => {
+      if (!ctx.pendingTcp.delete(tcp)) { tcp.destroy(); return; }
       if (ctx.closing() || socket.destroyed) {
         tcp.destroy();
         release();
@@ -214,7 +209,7 @@ export function handlers(ctx: ServerContext) {
       }
       ctx.wss.handleUpgrade(req, socket, head, (ws) => {
         try {
-          conn = new Connection(ctx, ws, socket, tcp, client, target.key, limits, release);
+          conn = new Connection(ctx, ws, socket, tcp, client, target.key, limits, release, up.sessionLifetimeMs);
         } catch (e) {
           ws.terminate();
           tcp.destroy();
@@ -227,6 +222,11 @@ export function handlers(ctx: ServerContext) {
         ctx.stats.connections.total++;
         ctx.log({ event: "open", client, target: target.key });
       });
+    }, (err: Error & { auth?: boolean }) => {
+      if (!ctx.pendingTcp.delete(tcp)) return;
+      release();
+      // The message names the mechanism, the broker and its reason, never the credentials.
+      refuseHttp(socket, err.auth ? "UPSTREAM_AUTH_FAILED" : "BROKER_UNREACHABLE", client, target.key, err.message);
     });
   }
 
