@@ -1,24 +1,27 @@
 /**
- * The accumulator's state: per topic its partitions, per partition a deque of batches, each batch an
- * A `RecordBatchBuilder` staging records in WASM memory until it is drained. Per record the batch
- * keeps only four array slots (the record, its resolve/callback, reject marker and timestamp): no
- * objects or closures per record.
+ * The accumulator's state: per topic its partitions, per partition a buffer (franz-go's recBuf)
+ * owning its batches, each a `RecordBatchBuilder` staging records in WASM memory until it is drained.
+ * A batch's life is its `state`, changed only by the partition's methods, which check each step:
+ * open → closed (→ compressing → closed) → in flight → done, or in flight → retrying → in flight.
+ * Per record a batch keeps its record, resolve/callback, reject marker and timestamp in a `Records`
+ * (struct-of-arrays, records.ts): no objects or closures per record.
  */
 import type { RecordBatchBuilder } from "../../bindings/codec.ts";
-import type { KafkasmError } from "../errors.ts";
+import { ClientError, type KafkasmError } from "../errors.ts";
 import type { ProducerRecord, RecordMetadata } from "./config.ts";
 import { newPartitionerState, type PartitionerState } from "./partitioner.ts";
+import { CALLBACK, Records } from "./records.ts";
 
-/** Marks a slot whose "resolve" is a Node-style callback `(err, meta) => void`. */
-export const CALLBACK = 1;
-/** Slots per record in {@link Batch.slots}: record, resolve (or callback), reject (or CALLBACK), timestamp. */
-export const STRIDE = 4;
+/** Batch states: appending; full or due (no more appends); being compressed in the background;
+ *  sent, awaiting its answer; back in the queue to be resent (or split); completed. */
+export const OPEN = 0, CLOSED = 1, COMPRESSING = 2, IN_FLIGHT = 3, RETRYING = 4, DONE = 5;
 
 let nextBatchId = 1;
 
-/** Slot arrays of finished batches, cleared and reused: a new batch's array need not grow from empty. */
-const slotPool: unknown[][] = [];
-const SLOT_POOL_MAX = 256;
+/** Records of finished batches, cleared and reused: a new batch's arrays need not grow from empty. */
+const pool: Records[] = [];
+/** A finished batch's records: none (its own went back to the pool). */
+const NONE = new Records(3, 1);
 
 export class Batch {
   /** Creation order; restores order when retried batches are put back (non-idempotent). Halves of a
@@ -28,15 +31,13 @@ export class Batch {
   declare readonly tp: PartitionState;
   declare readonly createdAt: number;
   declare builder: RecordBatchBuilder | null;
+  /** OPEN … DONE; written only by PartitionState. */
+  state = OPEN;
   /** Built RecordBatch bytes (kept for retries: a retry resends the same bytes). */
   bytes: Uint8Array | null = null;
-  /** [record, resolve|callback|null, reject|CALLBACK|null, timestamp] per record; the array may be longer (reused). */
-  slots: unknown[] = slotPool.pop() ?? [];
-  recordCount = 0;
+  records: Records = pool.pop() ?? new Records(3, 1);
   /** Bytes counted against bufferMemory. */
   accounted = 0;
-  /** No more appends (full, drained, or flushed). */
-  closed = false;
   /** Idempotence: assigned at first drain, kept across retries unless the epoch is bumped. */
   baseSequence = -1;
   producerId = -1;
@@ -44,8 +45,6 @@ export class Batch {
   attempts = 0;
   /** Earliest time of the next send attempt (retry backoff). */
   retryAt = 0;
-  inFlight = false;
-  done = false;
   /** Error of the last failed attempt, reported if the batch then expires. */
   lastError: KafkasmError | undefined;
   waiters: (() => void)[] | undefined;
@@ -56,16 +55,12 @@ export class Batch {
     this.createdAt = now;
   }
 
-  /** Records one appended record's slots. */
-  add(record: unknown, resolve: unknown, reject: unknown, timestamp: number): void {
-    const s = this.slots;
-    const i = this.recordCount * STRIDE;
-    if (i < s.length) {
-      s[i] = record; s[i + 1] = resolve; s[i + 2] = reject; s[i + 3] = timestamp;
-    } else {
-      s.push(record, resolve, reject, timestamp);
-    }
-    this.recordCount++;
+  get done(): boolean {
+    return this.state === DONE;
+  }
+
+  get recordCount(): number {
+    return this.records.length;
   }
 
   /** Resolves when the batch is complete (acknowledged or failed). */
@@ -77,43 +72,43 @@ export class Batch {
   /** Completes every record with its metadata. `baseOffset` -1 (acks 0, unknown) gives offset -1 for all. */
   succeed(baseOffset: number, logAppendTime: number, onCallbackError: (e: unknown) => void): void {
     if (this.done) return;
-    const s = this.slots;
+    const r = this.records;
     const topic = this.tp.topic;
     const partition = this.tp.partition;
-    for (let i = 0, j = 0, end = this.recordCount * STRIDE; i < end; i += STRIDE, j++) {
-      const resolve = s[i + 1] as ((v: unknown) => void) | ((e: unknown, m?: RecordMetadata) => void) | null;
+    for (let i = 0; i < r.length; i++) {
+      const resolve = r.resolve(i) as ((v: unknown) => void) | ((e: unknown, m?: RecordMetadata) => void) | null;
       if (resolve === null) continue; // produce(): nothing to tell
       const meta: RecordMetadata = {
-        topic, partition, offset: baseOffset < 0 ? -1 : baseOffset + j, timestamp: logAppendTime >= 0 ? logAppendTime : (s[i + 3] as number),
+        topic, partition, offset: baseOffset < 0 ? -1 : baseOffset + i, timestamp: logAppendTime >= 0 ? logAppendTime : r.time(i),
       };
-      if (s[i + 2] === CALLBACK) {
+      if (r.reject(i) === CALLBACK) {
         try { (resolve as (e: unknown, m?: RecordMetadata) => void)(null, meta); } catch (e) { onCallbackError(e); }
       } else {
         (resolve as (v: unknown) => void)(meta);
       }
     }
-    this.finish();
+    this.#finish();
   }
 
   /** Fails every record with `error`: promise rejected or callback called; fire-and-forget records go to `onError`. */
   fail(error: KafkasmError, onError: ((e: KafkasmError, r: ProducerRecord<any, any>) => void) | undefined,
     onDeadLetter: ((r: ProducerRecord<any, any>, e: KafkasmError) => void) | undefined, onCallbackError: (e: unknown) => void): void {
     if (this.done) return;
-    const s = this.slots;
-    for (let i = 0, end = this.recordCount * STRIDE; i < end; i += STRIDE) {
-      failSlot(s[i] as ProducerRecord<any, any>, s[i + 1], s[i + 2], error, onError, onDeadLetter, onCallbackError);
+    const r = this.records;
+    for (let i = 0; i < r.length; i++) {
+      failSlot(r.record(i) as ProducerRecord<any, any>, r.resolve(i), r.reject(i), error, onError, onDeadLetter, onCallbackError);
     }
-    this.finish();
+    this.#finish();
   }
 
-  private finish(): void {
-    this.done = true;
-    const s = this.slots;
-    this.slots = [];
-    if (slotPool.length < SLOT_POOL_MAX && s.length <= 65536) {
-      s.fill(undefined, 0, this.recordCount * STRIDE);
-      slotPool.push(s);
+  #finish(): void {
+    this.tp.finish(this);
+    const r = this.records;
+    if (pool.length < 256 && r.o.length <= 49152) {
+      r.clear();
+      pool.push(r);
     }
+    this.records = NONE;
     if (this.builder) {
       this.builder.release();
       this.builder = null;
@@ -141,18 +136,19 @@ export function failSlot(record: ProducerRecord<any, any>, resolve: unknown, rej
   }
 }
 
-/** One topic-partition: its leader, its batches, and (idempotent) its sequence state. */
+/**
+ * One topic-partition: its leader, and the buffer of its batches (franz-go's recBuf): every change
+ * of a batch's state is one of the methods below, each checking the state it starts from.
+ */
 export class PartitionState {
   declare readonly topic: string;
   declare readonly partition: number;
   leaderId = -1;
   leaderEpoch = -1;
-  /** Batches not in flight, oldest first; the last one may be open for appends. */
-  queue: Batch[] = [];
+  /** Batches not in flight, oldest first; the last one may be OPEN. */
+  readonly queue: Batch[] = [];
   /** Batches sent and awaiting a response, in send order (= sequence order when idempotent). */
-  inFlight: Batch[] = [];
-  /** The open batch (last of `queue`), if any. */
-  open: Batch | null = null;
+  readonly inFlight: Batch[] = [];
   /** Idempotence: the sequence the next new batch gets. */
   nextSequence = 0;
   /** Idempotence: a batch failed and is being resent; one batch in flight until a resend is acknowledged. */
@@ -161,6 +157,108 @@ export class PartitionState {
     this.topic = topic;
     this.partition = partition;
   }
+
+  /** The batch records are appended to, if any (always the last of the queue). */
+  get open(): Batch | null {
+    const b = this.queue[this.queue.length - 1];
+    return b !== undefined && b.state === OPEN ? b : null;
+  }
+
+  /** Moves `b` to state `to` if it is in one of the states of the bit mask `from`; anything else is a bug. */
+  #to(b: Batch, to: number, from: number): void {
+    if (!((from >> b.state) & 1)) throw new ClientError("ILLEGAL_STATE", `Batch ${b.id}: state ${b.state} to ${to}`);
+    b.state = to;
+  }
+
+  /** A new open batch, after the one before it was closed. */
+  add(b: Batch): void {
+    const open = this.open;
+    if (open) this.close(open);
+    this.queue.push(b);
+  }
+
+  /** No more appends: full, due, or being drained. */
+  close(b: Batch): void {
+    this.#to(b, CLOSED, 1 << OPEN);
+  }
+
+  /** Removes a batch just opened for a record that then failed to stage (it holds no records). */
+  discard(b: Batch): void {
+    this.#to(b, DONE, 1 << OPEN);
+    this.queue.pop();
+  }
+
+  /** Compression runs in the background; `compressed` when it ends. */
+  compressing(b: Batch): void {
+    this.#to(b, COMPRESSING, 1 << CLOSED);
+  }
+
+  compressed(b: Batch): void {
+    this.#to(b, CLOSED, 1 << COMPRESSING);
+  }
+
+  /** Takes the head of the queue into flight. */
+  send(b: Batch): void {
+    this.#to(b, IN_FLIGHT, 1 << CLOSED | 1 << RETRYING);
+    remove(this.queue, b);
+    this.inFlight.push(b);
+    b.attempts++;
+  }
+
+  /** Back into the queue in creation (= sequence) order, to be resent at `retryAt`; `recover`: idempotent. */
+  retry(b: Batch, retryAt: number, recover: boolean): void {
+    this.#to(b, RETRYING, 1 << IN_FLIGHT);
+    remove(this.inFlight, b);
+    b.retryAt = retryAt;
+    const q = this.queue;
+    let i = 0;
+    while (i < q.length && q[i].id < b.id) i++;
+    q.splice(i, 0, b);
+    if (recover) this.recovering = true;
+  }
+
+  /** split.ts: `b` (held, RETRYING) gives its place and its records to two closed halves; it completes when they have. */
+  replace(b: Batch, first: Batch, second: Batch): void {
+    this.#to(first, CLOSED, 1 << OPEN);
+    this.#to(second, CLOSED, 1 << OPEN);
+    this.#to(b, RETRYING, 1 << RETRYING);
+    this.queue.splice(this.queue.indexOf(b), 1, first, second);
+    b.records.clear();
+  }
+
+  /** Acknowledged: a partition recovering from a failure pipelines again once its resends are through. */
+  acknowledged(b: Batch): void {
+    this.#to(b, IN_FLIGHT, 1 << IN_FLIGHT);
+    remove(this.inFlight, b);
+    if (this.recovering && this.inFlight.length === 0 && (this.queue.length === 0 || this.queue[0].attempts === 0)) this.recovering = false;
+  }
+
+  /** Done (Batch.succeed / fail): out of the queue and out of flight. */
+  finish(b: Batch): void {
+    this.#to(b, DONE, ~(1 << DONE));
+    remove(this.inFlight, b);
+    remove(this.queue, b);
+  }
+
+  /** Idempotence: the next sequence for `b`, and the one after its records for the next batch. */
+  sequence(b: Batch, producerId: number, producerEpoch: number): void {
+    b.baseSequence = this.nextSequence;
+    b.producerId = producerId;
+    b.producerEpoch = producerEpoch;
+    this.nextSequence = (this.nextSequence + b.recordCount) % 0x80000000; // Kafka's DefaultRecordBatch.incrementSequence
+  }
+
+  /** After a new epoch or ProducerId: sequences restart at 0; queued batches get new ones when resent. */
+  resetSequences(): void {
+    this.nextSequence = 0;
+    this.recovering = false;
+    for (const b of this.queue) b.baseSequence = -1;
+  }
+}
+
+function remove(list: Batch[], b: Batch): void {
+  const i = list.indexOf(b);
+  if (i >= 0) list.splice(i, 1);
 }
 
 /** A topic's metadata and partitions, as far as known. */

@@ -9,8 +9,8 @@
  * once nothing is in flight, and every partition starts again at sequence 0; batches waiting to be
  * resent are re-stamped. A broker without InitProducerId v3 hands out a new ProducerId instead.
  */
-import { ClientError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
-import { InitProducerId } from "../protocol/init-producer-id.ts";
+import { ClientError, ErrorCode, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { InitProducerId, type InitProducerIdRequest } from "../protocol/init-producer-id.ts";
 import type { Clock } from "./clock.ts";
 import type { Brokers } from "./metadata.ts";
 import { loadChecks, versionFor } from "./metadata.ts";
@@ -42,8 +42,8 @@ export function restampBatch(bytes: Uint8Array, producerId: number, producerEpoc
 
 /** Retriable InitProducerId errors (coordinator moving or loading, concurrent transactions). */
 function initRetriable(code: number): boolean {
-  // COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, CONCURRENT_TRANSACTIONS, REQUEST_TIMED_OUT
-  return code === 14 || code === 15 || code === 16 || code === 51 || code === 7;
+  return code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || code === ErrorCode.COORDINATOR_NOT_AVAILABLE || code === ErrorCode.NOT_COORDINATOR
+    || code === ErrorCode.CONCURRENT_TRANSACTIONS || code === ErrorCode.REQUEST_TIMED_OUT;
 }
 
 export class ProducerIdState {
@@ -63,6 +63,19 @@ export class ProducerIdState {
     return this.#busy !== null;
   }
 
+  /** The InitProducerId request, idempotent or transactional: with an id held and v3+, a bump of its epoch (KIP-360). */
+  request(transactionalId: string | null, transactionTimeoutMs: number, version: number): InitProducerIdRequest {
+    const bump = this.producerId >= 0 && version >= 3;
+    return { transactionalId, transactionTimeoutMs, producerId: bump ? this.producerId : -1, producerEpoch: bump ? this.producerEpoch : -1 };
+  }
+
+  /** Takes the id and epoch of a successful InitProducerId (or of EndTxn's bump, KIP-890). */
+  set(producerId: number, producerEpoch: number): void {
+    this.producerId = producerId;
+    this.producerEpoch = producerEpoch;
+    this.bumpNeeded = false;
+  }
+
   /** Gets a ProducerId, or bumps the epoch of the current one. Retries retriable errors with backoff. */
   run(brokers: Brokers, clock: Clock, backoffMs: number, timeoutMs: number, isClosed: () => boolean): Promise<void> {
     if (this.#busy) return this.#busy;
@@ -73,16 +86,10 @@ export class ProducerIdState {
         try {
           const conn = await brokers.any();
           const version = versionFor(conn, InitProducerId);
-          const bump = this.producerId >= 0 && version >= 3;
-          const res = await conn.request(InitProducerId, version, {
-            transactionalId: null, transactionTimeoutMs: 2147483647,
-            producerId: bump ? this.producerId : -1, producerEpoch: bump ? this.producerEpoch : -1,
-          });
+          const res = await conn.request(InitProducerId, version, this.request(null, 2147483647, version));
           (await loadChecks()).checkProducerId(res);
           if (res.errorCode === 0) {
-            this.producerId = res.producerId;
-            this.producerEpoch = res.producerEpoch;
-            this.bumpNeeded = false;
+            this.set(res.producerId, res.producerEpoch);
             return;
           }
           const err = kafkaErrorFor(res.errorCode, "InitProducerId");

@@ -1,17 +1,18 @@
 /**
  * The Producer: `send` (promise or callback), `produce` (fire-and-forget), `sendBatch`, `flush`,
  * `close`. The hot path is send → serialize → partition → `RecordBatchBuilder.append` (WASM staging);
- * the per-record cost is four array slots in the batch, plus the promise for `send`. Records that
+ * the per-record cost is one entry of the batch's `Records`, plus the promise for `send`. Records that
  * cannot be appended yet (codec loading, topic metadata unknown, bufferMemory full) wait in one FIFO
  * queue for up to `maxBlockMs`, so per-partition order is kept.
  */
 import { type Codec, getCodec, lengthOf } from "../../bindings/codec.ts";
 import type { CompressionCodec } from "../compression/codec.ts";
 import { InitProducerId } from "../protocol/init-producer-id.ts";
-import { asKafkasmError, ClientError, KafkaError, KafkasmError } from "../errors.ts";
+import { asKafkasmError, ClientError, KafkasmError } from "../errors.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { SslOption } from "../transport/tls.ts";
-import { CALLBACK, failSlot, type TopicState } from "./accumulator.ts";
+import { failSlot, type TopicState } from "./accumulator.ts";
+import { CALLBACK, Records } from "./records.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type ProducerOptions, type ProducerRecord, type RecordMetadata, type ResolvedConfig, resolveConfig } from "./config.ts";
 import { ProducerIdState } from "./idempotence.ts";
@@ -53,8 +54,6 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
-/** Slots per record waiting for codec, metadata or buffer room: record, key, value, resolve, reject, deadline, size, sequence. */
-const W = 8;
 /** #tryAppend: the record is appended (or failed), waits for its topic's metadata, or waits for the codec or buffer room. */
 const DONE = 0, WAIT_TOPIC = 1, WAIT_ALL = 2;
 
@@ -105,11 +104,13 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   #codec: Codec | undefined;
   #startError: KafkasmError | undefined;
   #bufferUsed = 0;
-  /** Bytes of the records in #waiters (see waitingSize), bounded by bufferMemory. */
+  /** Bytes of the records in #waiting (see waitingSize), bounded by bufferMemory. */
   #waitingBytes = 0;
-  /** Records waiting (W slots each, no object per record), oldest first from #waitHead. */
-  #waiters: unknown[] = [];
+  /** Records waiting for codec, metadata or buffer room (no object per record), oldest first from #waitHead. */
+  #waiting = new Records(5, 3);
   #waitHead = 0;
+  /** flush() calls waiting: batches go out without lingering. */
+  #flushes = 0;
   /** Some record waits for the codec or buffer room: then every later record waits behind it. */
   #waitAll = false;
   /** Sequence number of the next waiting record (flush waits for those before its call). */
@@ -164,13 +165,15 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
         // Only records waiting for room can use it (a scan per acknowledged batch would be O(waiting)).
         if (this.#waitAll) this.#scheduleWaiters();
       },
+      // Records waiting behind a full bufferMemory (or the codec) need batches to go out without lingering.
+      urgent: () => this.#flushes > 0 || (this.#waitAll && this.#waitHead < this.#waiting.length),
     });
     this.#brokers.onChange = () => this.#sender.wake();
     this.#metadata.onUpdate = () => {
       this.#sender.wake();
       // At once, not in a microtask: a topic's metadata is then never known while its records still
       // wait for it, so a later record of the topic cannot pass them (it waits only behind #waitAll).
-      if (this.#waitHead < this.#waiters.length) this.#processWaiters();
+      if (this.#waitHead < this.#waiting.length) this.#processWaiters();
     };
     void this.#start();
   }
@@ -244,19 +247,19 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   /** Resolves when every record sent before the call is acknowledged or has failed. Never rejects. */
   async flush(): Promise<void> {
     const sender = this.#sender;
-    sender.flushing++;
+    this.#flushes++;
     sender.wake();
     try {
       const target = this.#waitSeq;
       // Waiting records stay in order, so the head is the oldest still waiting.
-      while (this.#waitHead < this.#waiters.length && (this.#waiters[this.#waitHead + 7] as number) < target) {
+      while (this.#waitHead < this.#waiting.length && this.#waiting.seq(this.#waitHead) < target) {
         await new Promise<void>((r) => this.#waiterEvents.push(r));
       }
       const pending = sender.pendingBatches();
       sender.wake();
       for (const b of pending) await b.whenDone();
     } finally {
-      sender.flushing--;
+      this.#flushes--;
     }
   }
 
@@ -301,7 +304,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   #requireTxn(action: string): TransactionManager {
     if (this.#config.transactionalId === null) throw new ClientError("INVALID_CONFIG", `Cannot ${action}: the producer has no transactionalId`);
     if (this.#closing) throw new ClientError("PRODUCER_CLOSED", `Cannot ${action}: the producer is closing or closed`);
-    if (!this.#txn) throw new KafkaError(48, `Cannot ${action}: the transactional producer is uninitialized; call initTransactions() first`);
+    if (!this.#txn) throw new ClientError("INVALID_TXN_STATE", `Cannot ${action}: the transactional producer is uninitialized; call initTransactions() first`);
     return this.#txn;
   }
 
@@ -386,7 +389,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       this.#fail(record, resolve, reject, asKafkasmError(e, "INVALID_RECORD", "Cannot serialize the record"));
       return;
     }
-    const waiting = this.#waitHead < this.#waiters.length;
+    const waiting = this.#waitHead < this.#waiting.length;
     // A record waits behind one waiting for the codec or buffer room; records of other topics pass
     // those waiting for their topic's metadata (while it is unknown, every record of the topic waits).
     const r = waiting && this.#waitAll ? WAIT_ALL : this.#tryAppend(record, key, value, resolve, reject);
@@ -400,7 +403,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       }
       this.#waitingBytes += size;
       if (r === WAIT_ALL) this.#waitAll = true;
-      this.#waiters.push(record, key, value, resolve, reject, this.#clock.now() + this.#config.maxBlockMs, size, this.#waitSeq++);
+      this.#waiting.add(record, resolve, reject, this.#clock.now() + this.#config.maxBlockMs, key, value, size, this.#waitSeq++);
       this.#armWaitTimer();
     }
   }
@@ -426,10 +429,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       return WAIT_TOPIC;
     }
     if (this.#bufferUsed >= config.bufferMemory) {
-      if (!this.#sender.pressure) {
-        this.#sender.pressure = true;
-        this.#sender.wake();
-      }
+      this.#sender.wake(); // urgent() is true from now on: batches go out without lingering
       return WAIT_ALL;
     }
     const headers = record.headers;
@@ -482,10 +482,6 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     let b = tp.open;
     try {
       if (b === null || !b.builder!.append(timestamp, key, value, headers)) {
-        if (b !== null) {
-          b.closed = true;
-          tp.open = null;
-        }
         const capacity = Math.min(config.batchSize, config.maxRequestSize - BATCH_OVERHEAD);
         b = this.#sender.newBatch(tp, capacity);
         // As in Java's BufferPool, a batch holds its staging block until it is encoded, however few
@@ -501,8 +497,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       // The codec refused the record (a value that is no byte array after all…): it fails alone, and
       // a batch opened for it goes away again.
       if (b !== null && b.recordCount === 0) {
-        tp.queue.pop();
-        tp.open = null;
+        tp.discard(b);
         this.#bufferUsed -= b.accounted;
         b.builder!.release();
         b.builder = null;
@@ -510,15 +505,14 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       this.#fail(record, resolve, reject, asKafkasmError(e, "INVALID_RECORD", "Cannot stage the record"));
       return DONE;
     }
-    b.add(record, resolve, reject, timestamp);
+    b.records.add(record, resolve, reject, timestamp);
     const staged = b.builder!.sizeInBytes;
     if (staged > b.accounted) {
       this.#bufferUsed += staged - b.accounted;
       b.accounted = staged;
     }
     if (staged >= config.batchSize) {
-      b.closed = true;
-      tp.open = null;
+      tp.close(b);
       this.#sender.wake();
     }
     return DONE;
@@ -538,7 +532,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
 
   #processWaiters(): void {
     this.#waitersScheduled = false;
-    const w = this.#waiters;
+    const w = this.#waiting;
     const end = w.length;
     // Records leave in order, except that those of a topic without metadata yet are skipped over;
     // one waiting for the codec or buffer room stops the pass.
@@ -546,22 +540,21 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     let out = this.#waitHead;
     // A record sent from a callback during the pass queues behind those not yet tried (its order).
     this.#waitAll = true;
-    for (let h = out; h < end; h += W) {
+    for (let h = out; h < end; h++) {
       if (!all) {
-        const r = this.#tryAppend(w[h] as ProducerRecord<K, V>, w[h + 1] as Uint8Array | string | null, w[h + 2] as Uint8Array | string | null, w[h + 3], w[h + 4]);
+        const r = this.#tryAppend(w.record(h) as ProducerRecord<K, V>, w.key(h) as Uint8Array | string | null, w.value(h) as Uint8Array | string | null, w.resolve(h), w.reject(h));
         if (r === DONE) {
-          this.#waitingBytes -= w[h + 6] as number;
+          this.#waitingBytes -= w.size(h);
           continue;
         }
         all = r === WAIT_ALL;
       }
-      if (out !== h) w.copyWithin(out, h, h + W);
-      out += W;
+      if (out !== h) w.move(h, out);
+      out++;
     }
     const progressed = out < end;
     const added = w.length - end;
-    w.copyWithin(out, end);
-    w.length = out + added;
+    w.compact(end, out);
     this.#waitAll = all || added > 0;
     if (added > 0) this.#scheduleWaiters();
     if (this.#waitHead === w.length) this.#emptied();
@@ -570,11 +563,10 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   }
 
   #emptied(): void {
-    this.#waiters = [];
+    this.#waiting = new Records(5, 3);
     this.#waitHead = 0;
     this.#waitingBytes = 0;
     this.#waitAll = false;
-    this.#sender.pressure = false;
   }
 
   #notifyWaiterEvents(): void {
@@ -585,8 +577,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   }
 
   #armWaitTimer(): void {
-    if (this.#waitHead >= this.#waiters.length) return;
-    const at = this.#waiters[this.#waitHead + 5] as number;
+    if (this.#waitHead >= this.#waiting.length) return;
+    const at = this.#waiting.time(this.#waitHead);
     if (at >= this.#waitTimerAt) return;
     if (this.#waitTimer !== undefined) this.#clock.clearTimeout(this.#waitTimer);
     this.#waitTimerAt = at;
@@ -606,23 +598,23 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
 
   /** Fails waiters from the head while `errorFor` returns an error. */
   #failWaiters(errorFor: (record: ProducerRecord<K, V>, deadline: number) => KafkasmError | undefined): void {
-    const w = this.#waiters;
+    const w = this.#waiting;
     const failedTopics = new Set<string>();
     while (this.#waitHead < w.length) {
       const h = this.#waitHead;
-      const record = w[h] as ProducerRecord<K, V>;
-      const err = errorFor(record, w[h + 5] as number);
+      const record = w.record(h) as ProducerRecord<K, V>;
+      const err = errorFor(record, w.time(h));
       if (!err) break;
-      const resolve = w[h + 3], reject = w[h + 4];
-      this.#waitingBytes -= w[h + 6] as number;
-      w.fill(undefined, h, h + W);
-      this.#waitHead = h + W;
+      const resolve = w.resolve(h), reject = w.reject(h);
+      this.#waitingBytes -= w.size(h);
+      w.drop(h, h + 1);
+      this.#waitHead = h + 1;
       failedTopics.add(record.topic);
       this.#fail(record, resolve, reject, err);
     }
     if (this.#waitHead === w.length) this.#emptied();
-    else if (this.#waitHead > 1024 * W && this.#waitHead * 2 > w.length) {
-      this.#waiters = w.slice(this.#waitHead);
+    else if (this.#waitHead > 1024 && this.#waitHead * 2 > w.length) {
+      w.compact(this.#waitHead, 0);
       this.#waitHead = 0;
     }
     for (const t of failedTopics) this.#metadata.forget(t);
@@ -630,7 +622,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   }
 
   #waitQueueFullError(): KafkasmError {
-    const head = this.#waiters[this.#waitHead] as ProducerRecord<K, V>;
+    const head = this.#waiting.record(this.#waitHead) as ProducerRecord<K, V>;
     const why = this.#codec === undefined ? "the codec to load"
       : this.#metadata.topics.get(head.topic)?.partitions == null ? `metadata of topic ${JSON.stringify(head.topic)}`
       : "room in bufferMemory";

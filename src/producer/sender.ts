@@ -13,22 +13,19 @@
  */
 import type { Codec } from "../../bindings/codec.ts";
 import type { CompressionCodec } from "../compression/codec.ts";
-import { asKafkasmError, ClientError, KafkaError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { asKafkasmError, ClientError, ErrorCode, KafkaError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
 import { Produce, type ProduceRequest, type ProduceResponse, type ProduceTopicData } from "../protocol/produce.ts";
-import { Batch, type PartitionState } from "./accumulator.ts";
+import { Batch, COMPRESSING, OPEN, type PartitionState } from "./accumulator.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import type { ProducerRecord, ResolvedConfig } from "./config.ts";
 import type { Connection } from "./connection.ts";
-import { incrementSequence, type ProducerIdState, restampBatch } from "./idempotence.ts";
+import { type ProducerIdState, restampBatch } from "./idempotence.ts";
 import { type Brokers, isStaleMetadataError, type MetadataCache, versionFor } from "./metadata.ts";
 import type { TransactionManager } from "./transactions.ts";
 
 const NO_PRODUCER = { producerId: -1, producerEpoch: -1, baseSequence: -1, transactional: false };
 /** Placeholder header of a compressed transactional batch; restamped with the producer state when sent. */
 const NO_PRODUCER_TXN = { ...NO_PRODUCER, transactional: true };
-const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
-const DUPLICATE_SEQUENCE_NUMBER = 46;
-const UNKNOWN_PRODUCER_ID = 59;
 /** The broker keeps the last 5 batches per producer and partition for duplicate detection. */
 const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
@@ -38,15 +35,13 @@ export interface SenderHooks {
   onCallbackError: (e: unknown) => void;
   /** Buffer memory of a finished batch is free again. */
   release(bytes: number): void;
+  /** flush() or close() waits, or records wait for buffer memory: every batch is ready regardless of lingerMs. */
+  urgent(): boolean;
 }
 
 export class Sender {
   /** Partitions with queued or in-flight batches. */
   readonly active = new Set<PartitionState>();
-  /** > 0 while flush() or close() waits: every batch is ready regardless of lingerMs. */
-  flushing = 0;
-  /** Records are waiting for buffer memory: send what we have without lingering. */
-  pressure = false;
   #config: ResolvedConfig;
   #clock: Clock;
   #brokers: Brokers;
@@ -114,8 +109,7 @@ export class Sender {
   /** Starts a new batch for `tp` (the caller appends to it). */
   newBatch(tp: PartitionState, capacity: number): Batch {
     const b = new Batch(tp, this.#codec.newBatchBuilder(capacity), this.#clock.now());
-    tp.queue.push(b);
-    tp.open = b;
+    tp.add(b);
     this.active.add(tp);
     return b;
   }
@@ -154,7 +148,7 @@ export class Sender {
     const txn = this.#txn;
     if (txn) {
       for (const tp of txn.takeFailedPartitions()) {
-        for (const b of [...tp.queue]) if (!(b as { compressing?: boolean }).compressing) this.#finalFail(b, txn.abortableError ?? txn.fatalError!);
+        for (const b of [...tp.queue]) if (b.state !== COMPRESSING) this.#finalFail(b, txn.abortableError ?? txn.fatalError!);
       }
     }
     // Ready partitions per leader.
@@ -239,20 +233,19 @@ export class Sender {
   /** When the batch may be sent: linger, backoff, or now. */
   #readyAt(b: Batch): number {
     if (b.attempts > 0) return b.retryAt;
-    if (b.closed || this.flushing > 0 || this.pressure || b !== b.tp.open) return 0;
+    if (b.state !== OPEN || this.#hooks.urgent()) return 0;
     return b.createdAt + this.#config.lingerMs;
   }
 
   /** Closes and encodes a batch about to be sent; false while its compression is still running. */
   #prepare(b: Batch): boolean {
     const tp = b.tp;
-    if (tp.open === b) tp.open = null;
-    b.closed = true;
+    if (b.state === OPEN) tp.close(b);
     const pid = this.#pid;
     if (b.bytes === null) {
       const builder = b.builder!;
       if (this.#compression) {
-        if ((b as { compressing?: boolean }).compressing) return false;
+        if (b.state === COMPRESSING) return false;
         const placeholder = this.#txn ? NO_PRODUCER_TXN : NO_PRODUCER;
         const finish = (bytes: Uint8Array) => {
           // Compression that does not shrink the batch (random or encrypted values) would only cost
@@ -270,13 +263,15 @@ export class Sender {
         } catch (e) {
           r = Promise.reject(e);
         }
-        (b as { compressing?: boolean }).compressing = true;
+        tp.compressing(b);
         r.then((bytes) => {
           if (b.done) return;
+          tp.compressed(b);
           finish(bytes);
           this.wake();
         }).catch((e: unknown) => {
           if (b.done) return;
+          tp.compressed(b);
           this.#finalFail(b, asKafkasmError(e, "COMPRESSION_ERROR", `Cannot compress a batch for ${JSON.stringify(tp.topic)}/${tp.partition}`));
           this.wake();
         });
@@ -284,10 +279,7 @@ export class Sender {
       }
       try {
         if (pid) {
-          b.baseSequence = tp.nextSequence;
-          b.producerId = pid.producerId;
-          b.producerEpoch = pid.producerEpoch;
-          tp.nextSequence = incrementSequence(tp.nextSequence, b.recordCount);
+          tp.sequence(b, pid.producerId, pid.producerEpoch);
           b.bytes = builder.build({ producerId: pid.producerId, producerEpoch: pid.producerEpoch, baseSequence: b.baseSequence, transactional: this.#txn !== null });
         } else {
           b.bytes = builder.build(NO_PRODUCER);
@@ -304,10 +296,7 @@ export class Sender {
     }
     if (pid && (b.baseSequence < 0 || b.producerEpoch !== pid.producerEpoch || b.producerId !== pid.producerId)) {
       // First send of a compressed batch, or a resend after an epoch bump: stamp the current producer state.
-      b.baseSequence = tp.nextSequence;
-      b.producerId = pid.producerId;
-      b.producerEpoch = pid.producerEpoch;
-      tp.nextSequence = incrementSequence(tp.nextSequence, b.recordCount);
+      tp.sequence(b, pid.producerId, pid.producerEpoch);
       restampBatch(b.bytes, b.producerId, b.producerEpoch, b.baseSequence, (x) => this.#codec.crc32c(x));
     }
     return true;
@@ -327,10 +316,7 @@ export class Sender {
     let last: ProduceTopicData | undefined;
     for (const b of batches) {
       const tp = b.tp;
-      tp.queue.shift();
-      tp.inFlight.push(b);
-      b.inFlight = true;
-      b.attempts++;
+      tp.send(b);
       if (!last || last.name !== tp.topic) {
         last = topics.find((t) => t.name === tp.topic);
         if (!last) topics.push((last = { name: tp.topic, partitions: [] }));
@@ -383,28 +369,28 @@ export class Sender {
         continue;
       }
       const code = pr.errorCode;
-      if (code === 0 || code === DUPLICATE_SEQUENCE_NUMBER) {
+      if (code === 0 || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
         this.#succeed(b, pr.baseOffset, pr.logAppendTimeMs);
         continue;
       }
       // MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: say how large, since the broker's limit is not known here.
-      const size = code === 10 || code === 18 ? ` (a batch of ${b.bytes?.length ?? b.accounted} bytes, ${b.recordCount} record(s), over the broker's or topic's message.max.bytes)` : "";
+      const size = code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE ? ` (a batch of ${b.bytes?.length ?? b.accounted} bytes, ${b.recordCount} record(s), over the broker's or topic's message.max.bytes)` : "";
       const err = kafkaErrorFor(code, `Produce to ${JSON.stringify(tp.topic)}/${tp.partition} on broker ${leader}${pr.errorMessage ? ` (${pr.errorMessage})` : ""}${size}`);
       if (isStaleMetadataError(code)) this.#metadata.request();
       const pid = this.#pid;
-      if (code === 10 && b.recordCount > 1 && !pid) {
+      if (code === ErrorCode.MESSAGE_TOO_LARGE && b.recordCount > 1 && !pid) {
         // Resent as two batches of half as many records by split.ts (loaded now); `b` holds its place meanwhile.
-        this.#requeue(b, Infinity);
+        b.tp.retry(b, Infinity, false);
         import("./split.ts").then((m) => m.split(b, this, this.#codec, this.#config, this.#hooks))
           .catch(() => (this.#finalFail(b, err), this.wake()));
         continue;
       }
-      if (this.#txn && (code === OUT_OF_ORDER_SEQUENCE_NUMBER || code === UNKNOWN_PRODUCER_ID)) {
+      if (this.#txn && (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code === ErrorCode.UNKNOWN_PRODUCER_ID)) {
         // In a transaction these make it abortable; abortTransaction() bumps the epoch.
         this.#finalFail(b, err);
         continue;
       }
-      if (pid && code === OUT_OF_ORDER_SEQUENCE_NUMBER) {
+      if (pid && code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
         if (this.#isFirstUnacknowledged(b)) {
           // A real gap: the broker lost batches it had acknowledged, or we lost track. Do not retry
           // this batch blindly; fail it and start a new epoch for the rest.
@@ -416,7 +402,7 @@ export class Sender {
         }
         continue;
       }
-      if (pid && code === UNKNOWN_PRODUCER_ID) {
+      if (pid && code === ErrorCode.UNKNOWN_PRODUCER_ID) {
         // The broker no longer has our producer state (e.g. retention removed it): new epoch, then resend.
         pid.bumpNeeded = true;
         this.#retryOrFail(b, err, true);
@@ -434,18 +420,9 @@ export class Sender {
     return true;
   }
 
-  #removeInFlight(b: Batch): void {
-    const list = b.tp.inFlight;
-    const i = list.indexOf(b);
-    if (i >= 0) list.splice(i, 1);
-    b.inFlight = false;
-  }
-
   #succeed(b: Batch, baseOffset: number, logAppendTime: number): void {
     if (b.done) return;
-    this.#removeInFlight(b);
-    const tp = b.tp;
-    if (tp.recovering && tp.inFlight.length === 0 && (tp.queue.length === 0 || tp.queue[0].attempts === 0)) tp.recovering = false;
+    b.tp.acknowledged(b);
     this.#hooks.release(b.accounted);
     b.succeed(baseOffset, logAppendTime, this.#hooks.onCallbackError);
   }
@@ -466,18 +443,7 @@ export class Sender {
       return;
     }
     // A retry due after the deadline never happens: #expire fails the batch at the deadline.
-    this.#requeue(b, now + this.backoff(b.attempts));
-    if (this.#pid) b.tp.recovering = true;
-  }
-
-  /** Puts `b` back into its queue in creation order (= sequence order with idempotence), to be resent at `retryAt`. */
-  #requeue(b: Batch, retryAt: number): void {
-    this.#removeInFlight(b);
-    b.retryAt = retryAt;
-    const q = b.tp.queue;
-    let i = 0;
-    while (i < q.length && q[i].id < b.id) i++;
-    q.splice(i, 0, b);
+    b.tp.retry(b, now + this.backoff(b.attempts), this.#pid !== null);
     this.active.add(b.tp);
   }
 
@@ -504,9 +470,7 @@ export class Sender {
     let next = Infinity;
     for (let i = 0; i < q.length;) {
       const b = q[i];
-      if (b.createdAt + limit <= now && !(b as { compressing?: boolean }).compressing) {
-        q.splice(i, 1);
-        if (tp.open === b) tp.open = null;
+      if (b.createdAt + limit <= now && b.state !== COMPRESSING) {
         this.#finalFail(b, this.#timeoutError(b, now));
       } else {
         next = Math.min(next, b.createdAt + limit);
@@ -518,11 +482,6 @@ export class Sender {
 
   #finalFail(b: Batch, err: KafkasmError): void {
     if (b.done) return;
-    this.#removeInFlight(b);
-    const q = b.tp.queue;
-    const i = q.indexOf(b);
-    if (i >= 0) q.splice(i, 1);
-    if (b.tp.open === b) b.tp.open = null;
     // A sequenced batch that failed for good leaves a gap (or an unknown outcome): the partition's
     // sequences cannot continue, so the producer starts a new epoch before sending more.
     if (this.#pid && b.baseSequence >= 0) {
@@ -550,11 +509,7 @@ export class Sender {
   resetSequences(): void {
     for (const t of this.#metadata.topics.values()) {
       if (!t.partitions) continue;
-      for (const tp of t.partitions) {
-        tp.nextSequence = 0;
-        tp.recovering = false;
-        for (const b of tp.queue) b.baseSequence = -1;
-      }
+      for (const tp of t.partitions) tp.resetSequences();
     }
   }
 
@@ -563,9 +518,6 @@ export class Sender {
     if (stop) this.#closed = true;
     for (const tp of [...this.active]) {
       for (const b of [...tp.inFlight, ...tp.queue]) this.#finalFail(b, err);
-      tp.inFlight.length = 0;
-      tp.queue.length = 0;
-      tp.open = null;
       this.active.delete(tp);
     }
   }

@@ -15,8 +15,6 @@ import type { Batch } from "./accumulator.ts";
 import type { ResolvedConfig } from "./config.ts";
 import type { Sender, SenderHooks } from "./sender.ts";
 
-/** Slots per record in Batch.slots (accumulator.ts STRIDE, not imported: see above). */
-const STRIDE = 4;
 /** RecordBatch v2 header bytes before the records section. */
 const HEADER_SIZE = 61;
 const decoder = new TextDecoder();
@@ -31,7 +29,7 @@ interface SplitRecord {
 
 /**
  * Reads the key, value and headers of each of the `n` records of a records section this producer
- * encoded (timestamps are in the batch's slots). A lean copy of protocol/record-batch.ts's reader,
+ * encoded (timestamps are in the batch's Records). A lean copy of protocol/record-batch.ts's reader,
  * which is not used because it imports the codec bindings (see above); a section that does not hold
  * exactly `n` well-formed records is an error.
  */
@@ -92,14 +90,12 @@ export async function split(b: Batch, sender: Sender, codec: Codec, config: Reso
     made.push(h);
     h.id = id;
     spans.set(h, span);
-    h.closed = true;
-    const s = b.slots;
+    const s = b.records;
     for (let i = from; i < to; i++) {
       const r = records[i];
-      const k = i * STRIDE;
       // A subset of a batch that was built fits in maxRequestSize; this is only a guard.
-      if (!h.builder!.append(s[k + 3] as number, r.key, r.value, r.headers)) throw new ClientError("RECORD_TOO_LARGE", `Cannot split a batch: record ${i} does not fit ${capacity} bytes`);
-      h.add(s[k], s[k + 1], s[k + 2], s[k + 3] as number);
+      if (!h.builder!.append(s.time(i), r.key, r.value, r.headers)) throw new ClientError("RECORD_TOO_LARGE", `Cannot split a batch: record ${i} does not fit ${capacity} bytes`);
+      h.records.add(s.record(i), s.resolve(i), s.reject(i), s.time(i));
     }
     h.accounted = h.builder!.sizeInBytes;
     return h;
@@ -112,20 +108,16 @@ export async function split(b: Batch, sender: Sender, codec: Codec, config: Reso
     throw e;
   }
   const [first, second] = made;
-  const q = b.tp.queue;
-  const i = q.indexOf(b);
-  if (b.done || i < 0) {
+  if (b.done) {
     // Failed meanwhile (close({timeoutMs}), delivery timeout): its records were told already.
     first.builder!.release();
     second.builder!.release();
     return;
   }
-  q.splice(i, 1, first, second);
+  b.tp.replace(b, first, second);
   // The halves' staging replaces the original's encoded bytes in bufferMemory.
   hooks.release(b.accounted - first.accounted - second.accounted);
   b.accounted = 0;
-  b.slots = [];
-  b.recordCount = 0;
   // `b` has no records left to tell; flush() and close() may be waiting for it.
   Promise.all([first.whenDone(), second.whenDone()]).then(() => b.succeed(-1, -1, hooks.onCallbackError));
   sender.active.add(b.tp);

@@ -8,7 +8,7 @@
  * aborting → ready. A record that finally fails inside a transaction makes it abortable (commit then
  * rejects with that error; abort works). Fencing and authorization errors are fatal.
  */
-import { ClientError, KafkaError, KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { ClientError, ErrorCode, KafkaError, KafkasmError, kafkaErrorFor } from "../errors.ts";
 import { AddPartitionsToTxn } from "../protocol/add-partitions-to-txn.ts";
 import type { Api } from "../protocol/api.ts";
 import { EndTxn } from "../protocol/end-txn.ts";
@@ -37,13 +37,9 @@ export interface TransactionDeps {
 
 export type TransactionState = "uninitialized" | "initializing" | "ready" | "inTransaction" | "committing" | "aborting" | "fatal";
 
-const NOT_COORDINATOR = 16;
-const COORDINATOR_NOT_AVAILABLE = 15;
-const COORDINATOR_LOAD_IN_PROGRESS = 14;
-const CONCURRENT_TRANSACTIONS = 51;
 /** Errors after which this producer can never continue (another instance took over, or not allowed). */
-const FATAL = new Set([47 /* INVALID_PRODUCER_EPOCH */, 90 /* PRODUCER_FENCED */, 53 /* TRANSACTIONAL_ID_AUTHORIZATION_FAILED */,
-  31 /* CLUSTER_AUTHORIZATION_FAILED */, 52 /* TRANSACTION_COORDINATOR_FENCED */, 49 /* INVALID_PRODUCER_ID_MAPPING */, 35 /* UNSUPPORTED_VERSION */]);
+const FATAL = new Set<number>([ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.PRODUCER_FENCED, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+  ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ErrorCode.TRANSACTION_COORDINATOR_FENCED, ErrorCode.INVALID_PRODUCER_ID_MAPPING, ErrorCode.UNSUPPORTED_VERSION]);
 
 export class TransactionManager {
   readonly transactionalId: string;
@@ -120,7 +116,7 @@ export class TransactionManager {
     if (this.state !== "inTransaction" && this.state !== "committing") this.require("inTransaction", "abortTransaction");
     this.state = "aborting";
     try {
-      const err = new KafkasmError("TRANSACTION_ABORTED", "The record was not sent: its transaction was aborted");
+      const err = new ClientError("TRANSACTION_ABORTED", "The record was not sent: its transaction was aborted");
       this.#deps.failWaiting(err);
       this.#sender.failQueued(err);
       for (const b of this.#sender.pendingBatches()) await b.whenDone();
@@ -144,24 +140,18 @@ export class TransactionManager {
   require(want: TransactionState, action: string): void {
     if (this.fatalError) throw this.fatalError;
     if (this.state !== want) {
-      throw new KafkaError(48, `Cannot ${action}: the transactional producer is ${this.state}${want === "inTransaction" ? "; call beginTransaction() first" : ""}`);
+      throw new ClientError("INVALID_TXN_STATE", `Cannot ${action}: the transactional producer is ${this.state}${want === "inTransaction" ? "; call beginTransaction() first" : ""}`);
     }
   }
 
   /** FindCoordinator + InitProducerId with the transactional id; retries until maxBlockMs. */
   async init(): Promise<void> {
-    const res = await this.#coordinatorRequest(this.#deps.InitProducerId, (version) => {
-      const bump = this.#pid.producerId >= 0 && version >= 3;
-      return { transactionalId: this.transactionalId, transactionTimeoutMs: this.#timeoutMs,
-        producerId: bump ? this.#pid.producerId : -1, producerEpoch: bump ? this.#pid.producerEpoch : -1 };
-    }, (r) => {
+    const res = await this.#coordinatorRequest(this.#deps.InitProducerId, (version) => this.#pid.request(this.transactionalId, this.#timeoutMs, version), (r) => {
       // A negative id or epoch without an error is nonsense: retried like a lost answer.
       if (r.errorCode === 0 && (r.producerId < 0 || r.producerEpoch < 0)) throw new ClientError("PROTOCOL_ERROR", `InitProducerId answered ProducerId ${r.producerId}, epoch ${r.producerEpoch} without an error`, { retriable: true });
       return r.errorCode;
     }, "InitProducerId");
-    this.#pid.producerId = res.producerId;
-    this.#pid.producerEpoch = res.producerEpoch;
-    this.#pid.bumpNeeded = false;
+    this.#pid.set(res.producerId, res.producerEpoch);
   }
 
   /** Sender: whether `tp` may be produced to in the current transaction; if not, it is queued for AddPartitionsToTxn. */
@@ -222,8 +212,7 @@ export class TransactionManager {
       }), (r) => r.errorCode, commit ? "EndTxn (commit)" : "EndTxn (abort)");
       // KIP-890 (EndTxn v5+): the coordinator bumped the epoch.
       if (res.producerEpoch >= 0 && res.producerId >= 0 && (res.producerEpoch !== this.#pid.producerEpoch || res.producerId !== this.#pid.producerId)) {
-        this.#pid.producerId = res.producerId;
-        this.#pid.producerEpoch = res.producerEpoch;
+        this.#pid.set(res.producerId, res.producerEpoch);
         bumped = true;
       }
     }
@@ -250,8 +239,8 @@ export class TransactionManager {
         const code = errorOf(res);
         if (code === 0) return res;
         const err = kafkaErrorFor(code, `${what} for transactional id ${JSON.stringify(this.transactionalId)}`);
-        if (code === NOT_COORDINATOR || code === COORDINATOR_NOT_AVAILABLE) this.#coordinator = -1;
-        else if (code !== COORDINATOR_LOAD_IN_PROGRESS && code !== CONCURRENT_TRANSACTIONS && !err.retriable) {
+        if (code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_NOT_AVAILABLE) this.#coordinator = -1;
+        else if (code !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS && code !== ErrorCode.CONCURRENT_TRANSACTIONS && !err.retriable) {
           if (FATAL.has(code)) this.#fatal(err);
           throw err;
         }
@@ -278,7 +267,7 @@ export class TransactionManager {
     if (c.errorCode !== 0) {
       const err = kafkaErrorFor(c.errorCode, `FindCoordinator for transactional id ${JSON.stringify(this.transactionalId)}`);
       if (FATAL.has(c.errorCode)) this.#fatal(err);
-      throw c.errorCode === COORDINATOR_NOT_AVAILABLE || c.errorCode === COORDINATOR_LOAD_IN_PROGRESS
+      throw c.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE || c.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
         ? new KafkaError(c.errorCode, err.message) : err;
     }
     if (c.nodeId < 0 || !(c.port > 0 && c.port < 65536)) throw new ClientError("PROTOCOL_ERROR", `FindCoordinator answered node ${c.nodeId} at port ${c.port} without an error`, { retriable: true });
