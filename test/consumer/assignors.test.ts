@@ -135,7 +135,7 @@ function rebalance(a: Assignor, members: GroupMember[], pc: Map<string, number>,
   const withOwned = members.map((m) => ({ ...m, subscription: { ...m.subscription, ownedPartitions: prev?.get(m.memberId) ?? [], generationId: prev?.has(m.memberId) ? generation : -1 } }));
   return a.assign(withOwned, pc);
 }
-const owners = (a: GroupAssignment) => new Map([...a].flatMap(([id, tps]) => tps.flatMap((t) => t.partitions.map((p) => [`${t.topic}-${p}`, id] as const))));
+const owners = (a: GroupAssignment) => new Map<string, string>([...a].flatMap(([id, tps]) => tps.flatMap((t) => t.partitions.map((p) => [`${t.topic}-${p}`, id] as const))));
 
 test("cooperative-sticky, 200 random groups gaining a member: first only revokes, never hands a revoked partition over in the same rebalance; the second assigns them; minimum moved", () => {
   const rand = rng(56);
