@@ -4,7 +4,8 @@
  * coalesced and spaced by `retryBackoffMs`. It writes into topic and partition objects its owner
  * makes (`Topic`, `Partition`: classes), so the producer keeps per-partition state on the same object.
  */
-import { ErrorCode, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import * as ErrorCode from "../error-codes.ts";
 import { Metadata, type MetadataResponse, type MetadataTopic } from "../protocol/metadata.ts";
 import type { Brokers } from "./brokers.ts";
 import type { Clock, TimerHandle } from "./clock.ts";

@@ -4,7 +4,8 @@
  * with its own range, and some answer a body that fits no version, so we fall back to v0); then each
  * API is used at the highest version both sides support.
  */
-import { ClientError, ErrorCode, kafkaErrorFor } from "../errors.ts";
+import { ClientError, kafkaErrorFor } from "../errors.ts";
+import * as ErrorCode from "../error-codes.ts";
 import { ApiVersions, apiVersionsMap } from "../protocol/api-versions.ts";
 import type { Api } from "../protocol/api.ts";
 import { negotiateVersion } from "../protocol/frame.ts";

@@ -15,7 +15,8 @@
  * retries at `min(ours, theirs)` from `apiKeys`, or at v0 when `apiKeys` is empty (the body was not
  * a valid v0 body, as from librdkafka's mock cluster).
  */
-import { type Api, ApiKey, type ServerApi, type VersionRange } from "./api.ts";
+import { type Api, type ServerApi, type VersionRange } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import { type Reader, type UnknownTaggedField, type Writer, writeTaggedFields } from "./wire.ts";
 
 export interface ApiVersionsRequest {

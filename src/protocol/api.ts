@@ -35,26 +35,8 @@ export interface ServerHalf<Req, Res> {
 /** An API with both halves (the fake broker, the proxy's gate, tests). */
 export interface ServerApi<Req, Res> extends Api<Req, Res>, ServerHalf<Req, Res> {}
 
-/** Kafka API keys used here. */
-export const ApiKey = {
-  Produce: 0,
-  Fetch: 1,
-  ListOffsets: 2,
-  Metadata: 3,
-  OffsetCommit: 8,
-  OffsetFetch: 9,
-  FindCoordinator: 10,
-  JoinGroup: 11,
-  Heartbeat: 12,
-  LeaveGroup: 13,
-  SyncGroup: 14,
-  SaslHandshake: 17,
-  ApiVersions: 18,
-  InitProducerId: 22,
-  AddPartitionsToTxn: 24,
-  EndTxn: 26,
-  SaslAuthenticate: 36,
-} as const;
+/** Kafka API keys used here, by name (for tests and tools; src/ imports api-keys.ts directly, see there). */
+export * as ApiKey from "./api-keys.ts";
 
 /** Whether `version` of `api` uses the flexible (compact, tagged-field) encoding. */
 export function isFlexible(api: { firstFlexibleVersion: number }, version: number): boolean {

@@ -16,7 +16,8 @@
  * | v12 | flexible; + last_fetched_epoch; tagged: request cluster_id (0); partition diverging_epoch (0), current_leader (1), snapshot_id (2) |
  * | v13 | topics by topic_id (UUID) instead of name, in topics, forgotten_topics_data and responses |
  */
-import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Api, type ServerApi } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import { type Reader, type Uuid, type Writer, ZERO_UUID, writeTaggedFields } from "./wire.ts";
 
 export interface FetchPartition {

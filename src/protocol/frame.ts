@@ -6,7 +6,8 @@
  * header is always v0 so a client can read it whatever version the broker answered with.
  */
 import { ClientError } from "../errors.ts";
-import { type Api, ApiKey, isFlexible, type ServerApi, type VersionRange } from "./api.ts";
+import { type Api, isFlexible, type ServerApi, type VersionRange } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import { Reader, Writer } from "./wire.ts";
 
 function checkVersion(api: Api<unknown, unknown>, version: number): void {

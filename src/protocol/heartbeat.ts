@@ -9,7 +9,8 @@
  * | v3 | + group_instance_id (KIP-345) |
  * | v4 | flexible |
  */
-import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Api, type ServerApi } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface HeartbeatRequest {

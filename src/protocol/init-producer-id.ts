@@ -10,7 +10,8 @@
  * | v4 | PRODUCER_FENCED possible |
  * | v5 | same as v4 (KIP-890) |
  */
-import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Api, type ServerApi } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface InitProducerIdRequest {

@@ -16,7 +16,8 @@
  * | v9 | response + skip_assignment: a static leader rejoining gets its old assignment and must not reassign (KIP-814) |
  */
 import { ClientError } from "../errors.ts";
-import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Api, type ServerApi } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface JoinGroupProtocol {

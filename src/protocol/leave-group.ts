@@ -13,7 +13,8 @@
  * The request always takes `members`; v0-v2 send exactly one, by member id.
  */
 import { ClientError } from "../errors.ts";
-import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Api, type ServerApi } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface LeaveGroupMember {

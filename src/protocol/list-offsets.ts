@@ -13,7 +13,8 @@
  * | v7 | timestamp -3 = max timestamp (KIP-734) |
  * | v8 | timestamp -4 = earliest local (KIP-405) |
  */
-import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Api, type ServerApi } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export const LATEST_TIMESTAMP = -1;

@@ -17,7 +17,8 @@
  * | v11 | cluster authorized operations removed from request and response (KIP-700) |
  * | v12 | response topic name nullable |
  */
-import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Api, type ServerApi } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import { type Reader, type Uuid, type Writer, ZERO_UUID } from "./wire.ts";
 
 export interface MetadataRequest {

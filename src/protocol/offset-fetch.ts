@@ -17,7 +17,8 @@
  * (v0-v7: one entry, whose `groupId` is "" because those versions do not echo it).
  */
 import { ClientError } from "../errors.ts";
-import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Api, type ServerApi } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import type { Reader, Writer } from "./wire.ts";
 
 export interface OffsetFetchTopic {

@@ -17,7 +17,8 @@
  * acks = 0: the broker sends no response at all; callers must not wait for one.
  * v13 (Kafka 4.1) names topics by id instead of name and is not spoken here; negotiation stops at v12.
  */
-import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Api, type ServerApi } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import { type Reader, type Writer, writeTaggedFields } from "./wire.ts";
 
 export interface ProducePartitionData {

@@ -11,7 +11,8 @@
  * | v4 | flexible |
  * | v5 | + protocol_type, protocol_name (checked against the group's, KIP-559); response + both |
  */
-import { type Api, ApiKey, type ServerApi } from "./api.ts";
+import { type Api, type ServerApi } from "./api.ts";
+import * as ApiKey from "./api-keys.ts";
 import { requiredBytes } from "./join-group.ts";
 import type { Reader, Writer } from "./wire.ts";
 

@@ -17,7 +17,8 @@
  * unfiltered), and a broker answer to no request is refused.
  */
 import { KafkasmError } from "../errors.ts";
-import { ApiKey, isFlexible, type Api } from "../protocol/api.ts";
+import { isFlexible, type Api } from "../protocol/api.ts";
+import * as ApiKey from "../protocol/api-keys.ts";
 import { decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, FrameAccumulator, readRequestHeader } from "../protocol/frame.ts";
 import { Metadata, MetadataServer, type MetadataRequest, type MetadataTopic } from "../protocol/metadata.ts";
 import { Produce, ProduceServer } from "../protocol/produce.ts";
