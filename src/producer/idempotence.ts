@@ -9,7 +9,8 @@
  * once nothing is in flight, and every partition starts again at sequence 0; batches waiting to be
  * resent are re-stamped. A broker without InitProducerId v3 hands out a new ProducerId instead.
  */
-import { ClientError, ErrorCode, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { ClientError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import * as ErrorCode from "../error-codes.ts";
 import { InitProducerId, type InitProducerIdRequest } from "../protocol/init-producer-id.ts";
 import type { Clock } from "./clock.ts";
 import type { Brokers } from "./metadata.ts";

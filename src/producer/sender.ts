@@ -13,7 +13,8 @@
  */
 import type { Codec } from "../../bindings/codec.ts";
 import type { CompressionCodec } from "../compression/codec.ts";
-import { asKafkasmError, ClientError, ErrorCode, KafkaError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { asKafkasmError, ClientError, KafkaError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import * as ErrorCode from "../error-codes.ts";
 import { Produce, type ProduceRequest, type ProduceResponse, type ProduceTopicData } from "../protocol/produce.ts";
 import { Batch, COMPRESSING, OPEN, type PartitionState } from "./accumulator.ts";
 import type { Clock, TimerHandle } from "./clock.ts";

@@ -8,7 +8,8 @@
  * aborting → ready. A record that finally fails inside a transaction makes it abortable (commit then
  * rejects with that error; abort works). Fencing and authorization errors are fatal.
  */
-import { ClientError, ErrorCode, KafkaError, KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { ClientError, KafkaError, KafkasmError, kafkaErrorFor } from "../errors.ts";
+import * as ErrorCode from "../error-codes.ts";
 import { AddPartitionsToTxn } from "../protocol/add-partitions-to-txn.ts";
 import type { Api } from "../protocol/api.ts";
 import { EndTxn } from "../protocol/end-txn.ts";
