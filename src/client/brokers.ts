@@ -4,12 +4,15 @@
  * the connection ready. A failed attempt holds the broker back for reconnect.backoff.ms, doubling per
  * consecutive failure up to reconnect.backoff.max.ms (with jitter); `any()` rotates through the
  * bootstrap addresses so that a dead first broker is not tried first every time.
+ * With a session lifetime from the broker (KIP-368), the connection re-authenticates at 85-95% of it
+ * (randomised, as Java), exclusively: new requests wait, those in flight complete first.
  */
 import { ClientError, type KafkasmError } from "../errors.ts";
 import type { BrokerAddress, Transport } from "../transport/transport.ts";
 import { backoff } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
-import { Connection } from "./connection.ts";
+import { Connection, formatAddress } from "./connection.ts";
+import type { SaslConfig, SaslResult } from "./sasl/index.ts";
 import { negotiateVersions } from "./versions.ts";
 
 /** Kafka's reconnect.backoff.ms and reconnect.backoff.max.ms defaults. */
@@ -25,9 +28,22 @@ export interface BrokersOptions {
   /**
    * Runs on each new connection after ApiVersions (versions are set) and before it is ready; a
    * rejection fails the attempt with that error (SASL). Re-authentication (KIP-368) calls it again
-   * on the ready connection and closes the connection if it fails.
+   * on the ready connection when the session lifetime it returns (ms, > 0) is near its end, and closes
+   * the connection if that fails.
    */
-  authenticate?: (conn: Connection) => Promise<void>;
+  authenticate?: (conn: Connection) => Promise<void | SaslResult>;
+  /** The `sasl` option: the hook is then SASL (src/client/sasl/session.ts, imported on first use). */
+  sasl?: SaslConfig;
+}
+
+/** KIP-368: re-authenticate at 85% of the session lifetime plus up to 10% jitter (Java's SaslClientAuthenticator). */
+const REAUTH_AT = 0.85;
+const REAUTH_JITTER = 0.1;
+
+/** The `sasl` option as a hook; the mechanisms load on the first connection, once. */
+function lazySasl(config: SaslConfig): (conn: Connection) => Promise<SaslResult> {
+  let hook: Promise<(conn: Connection) => Promise<SaslResult>> | undefined;
+  return (conn) => (hook ??= import("./sasl/session.ts").then((m) => m.saslHook(config))).then((h) => h(conn));
 }
 
 interface Node {
@@ -54,6 +70,9 @@ export class Brokers {
   #bootstrap: Node[];
   #bootstrapNext = 0;
   #closed = false;
+  #authenticate: ((conn: Connection) => Promise<void | SaslResult>) | undefined;
+  /** Pending re-authentications, by connection (cleared when it closes). */
+  #reauth = new Map<Connection, unknown>();
   /** Called when a connection becomes ready or is lost, so the sender can act. */
   onChange: () => void = () => {};
 
@@ -63,6 +82,7 @@ export class Brokers {
     this.#clock = clock;
     this.#addressMap = addressMap ?? ((a) => a);
     this.#bootstrap = opts.brokers.map(node);
+    this.#authenticate = opts.authenticate ?? (opts.sasl === undefined ? undefined : lazySasl(opts.sasl));
   }
 
   /** Updates the broker list from a Metadata response. A broker whose address changed is reconnected. */
@@ -137,9 +157,13 @@ export class Brokers {
       if (old.versions) return Promise.resolve(old);
       old.close();
     }
-    const { clientId, requestTimeoutMs, maxInFlight, authenticate } = this.#opts;
+    const { clientId, requestTimeoutMs, maxInFlight } = this.#opts;
+    const authenticate = this.#authenticate;
     const conn = new Connection(n.address, this.#transport, { clientId, requestTimeoutMs, maxInFlight, clock: this.#clock }, () => {
       if (n.conn === conn) n.conn = null;
+      const t = this.#reauth.get(conn);
+      if (t !== undefined) this.#clock.clearTimeout(t);
+      this.#reauth.delete(conn);
       this.onChange();
     });
     n.conn = conn;
@@ -147,7 +171,7 @@ export class Brokers {
       try {
         await conn.connect();
         await negotiateVersions(conn);
-        await authenticate?.(conn);
+        this.#reauthLater(conn, await authenticate?.(conn));
         n.failures = 0;
         return conn;
       } catch (e) {
@@ -161,6 +185,21 @@ export class Brokers {
     n.opening = opening;
     opening.then(() => this.onChange(), () => this.onChange());
     return opening;
+  }
+
+  /** Schedules the re-authentication a session lifetime asks for. */
+  #reauthLater(conn: Connection, result: void | SaslResult): void {
+    const lifetime = result ? result.sessionLifetimeMs : 0;
+    if (!(lifetime > 0) || conn.isClosed) return;
+    const delay = Math.floor(lifetime * (REAUTH_AT + REAUTH_JITTER * this.#clock.random()));
+    this.#reauth.set(conn, this.#clock.setTimeout(() => {
+      this.#reauth.delete(conn);
+      if (conn.isClosed || this.#closed) return;
+      conn.exclusive(() => this.#authenticate!(conn)).then((r) => this.#reauthLater(conn, r), (e: unknown) => {
+        // Requests queued behind it retry on a new connection, whose login then says what is wrong.
+        conn.close(new ClientError("CONNECTION_ERROR", `Re-authentication with ${formatAddress(conn.address)} failed: ${(e as Error)?.message ?? String(e)}`, { retriable: true, cause: e }));
+      });
+    }, delay));
   }
 
   close(): void {

@@ -24,6 +24,8 @@ interface Pending {
 interface Queued {
   frame: Uint8Array;
   pending: Pending;
+  /** Sent while the connection is exclusive (re-authentication's own requests). */
+  first?: boolean;
 }
 
 export interface ConnectionOptions {
@@ -51,6 +53,10 @@ export class Connection {
   #pending = new Map<number, Pending>();
   #unanswered = new Set<number>();
   #queue: Queued[] = [];
+  /** Re-authenticating (KIP-368): only requests sent `first` go out; the rest wait in the queue. */
+  #exclusive = false;
+  /** Resolves once nothing is in flight, for `exclusive()`. */
+  #drained: (() => void) | undefined;
   // At most 100 MiB a frame; one too short for a correlation id fails in #frame.
   #frames = new FrameReader();
   // Created once: onData runs per socket chunk. True stops the reader once the connection closed.
@@ -70,13 +76,13 @@ export class Connection {
   }
   /** Whether another request can go out now without queueing. */
   get hasCapacity(): boolean {
-    return !this.#closed && this.#pending.size < this.#opts.maxInFlight && this.#queue.length === 0;
+    return !this.#closed && !this.#exclusive && this.#pending.size < this.#opts.maxInFlight && this.#queue.length === 0;
   }
   get isClosed(): boolean {
     return this.#closed;
   }
 
-  /** Opens the socket (once); rejects with a retriable CONNECTION_ERROR. */
+  /** Opens the socket (once); rejects with a retriable CONNECTION_ERROR, or the transport's own non-retriable error (TLS). */
   connect(): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closeError ?? closedError(this.address));
     if (this.#connecting) return this.#connecting;
@@ -115,7 +121,9 @@ export class Connection {
         clock.clearTimeout(timer);
         if (settled) return;
         settled = true;
-        const err = new ClientError("CONNECTION_ERROR", `Cannot connect to ${fmt(this.address)}: ${(e as Error)?.message ?? String(e)}`, { retriable: true, cause: e });
+        // A non-retriable error from the transport (an untrusted certificate) stays so: retrying cannot fix it.
+        const err = e instanceof KafkasmError && !e.retriable ? e
+          : new ClientError("CONNECTION_ERROR", `Cannot connect to ${fmt(this.address)}: ${(e as Error)?.message ?? String(e)}`, { retriable: true, cause: e });
         this.close(err);
         reject(err);
       });
@@ -126,8 +134,9 @@ export class Connection {
   /**
    * Sends one request and resolves with the decoded response. With `expectResponse` false (Produce
    * with acks 0, where the broker sends nothing back) it resolves with `undefined` once written.
+   * `first`: goes out ahead of the queue even while the connection is exclusive (see `exclusive`).
    */
-  request<Req, Res>(api: Api<Req, Res>, version: number, request: Req, expectResponse = true): Promise<Res> {
+  request<Req, Res>(api: Api<Req, Res>, version: number, request: Req, expectResponse = true, first = false): Promise<Res> {
     if (this.#closed) return Promise.reject(this.#closeError ?? closedError(this.address));
     const correlationId = this.#nextCorrelationId;
     this.#nextCorrelationId = correlationId === 0x7fffffff ? 1 : correlationId + 1;
@@ -152,7 +161,8 @@ export class Connection {
       const pending: Pending = {
         correlationId, api, version, resolve: resolve as (v: unknown) => void, reject, timer: undefined, timeoutMs: this.#opts.requestTimeoutMs,
       };
-      this.#queue.push({ frame, pending });
+      if (first) this.#queue.unshift({ frame, pending, first });
+      else this.#queue.push({ frame, pending });
       this.#pump();
     });
   }
@@ -163,6 +173,7 @@ export class Connection {
     if (!socket || this.#closed) return;
     const { clock, maxInFlight } = this.#opts;
     while (this.#queue.length > 0 && this.#pending.size < maxInFlight) {
+      if (this.#exclusive && !this.#queue[0].first) break;
       const { frame, pending } = this.#queue.shift()!;
       this.#pending.set(pending.correlationId, pending);
       pending.timer = clock.setTimeout(() => this.#timedOut(pending), pending.timeoutMs);
@@ -203,11 +214,35 @@ export class Connection {
       // only this request (the ApiVersions handshake relies on that to fall back to v0). Retriable,
       // like a lost response: the request may or may not have taken effect.
       p.reject(protocolError(e, this.address, `a ${p.api.name} v${p.version} response`));
-      this.#pump();
+      this.#answered();
       return;
     }
     p.resolve(res);
+    this.#answered();
+  }
+
+  #answered(): void {
+    if (this.#drained && this.#pending.size === 0) this.#drained();
     this.#pump();
+  }
+
+  /**
+   * Runs `fn` alone on the connection (KIP-368 re-authentication, as Java's KafkaChannel does): from now
+   * on new requests wait in the queue, those in flight complete first, then `fn` runs with its own
+   * requests sent `first`; afterwards the queue goes out. Nothing in flight is dropped.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#exclusive) throw new ClientError("ILLEGAL_STATE", `Connection to ${fmt(this.address)} is already exclusive`);
+    this.#exclusive = true;
+    try {
+      if (this.#pending.size > 0 && !this.#closed) await new Promise<void>((resolve) => { this.#drained = resolve; });
+      this.#drained = undefined;
+      return await fn();
+    } finally {
+      this.#exclusive = false;
+      this.#drained = undefined;
+      this.#pump();
+    }
   }
 
   #lost(error: Error | undefined): void {
@@ -231,6 +266,7 @@ export class Connection {
       p.reject(err);
     }
     try { socket?.close(); } catch { /* already closed */ }
+    this.#drained?.(); // exclusive()'s fn then fails on the closed connection
     this.#onClose?.(this, error);
   }
 }

@@ -4,7 +4,7 @@
  * coalesced and spaced by `retryBackoffMs`. It writes into topic and partition objects its owner
  * makes (`Topic`, `Partition`: classes), so the producer keeps per-partition state on the same object.
  */
-import { type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { KafkasmError, kafkaErrorFor } from "../errors.ts";
 import * as ErrorCode from "../error-codes.ts";
 import { Metadata, type MetadataResponse, type MetadataTopic } from "../protocol/metadata.ts";
 import type { Brokers } from "./brokers.ts";
@@ -26,7 +26,8 @@ export interface TopicMetadata<P extends PartitionMetadata = PartitionMetadata> 
   partitions: P[] | null;
   /** Partitions whose leader is a known broker. */
   available: number[];
-  /** The topic's error in the last answer (or a failed check), if any. */
+  /** The topic's error in the last answer (or a failed check), if any; for a topic not known yet, a
+   *  non-retriable failure to ask at all (SASL refused, untrusted certificate), so its records fail at once. */
   error: KafkasmError | undefined;
 }
 
@@ -155,6 +156,11 @@ export class MetadataCache<T extends TopicMetadata<P>, P extends PartitionMetada
     } catch (e) {
       this.lastError = e as KafkasmError;
       this.#again = true;
+      // Waiting maxBlockMs cannot fix wrong credentials: topics without metadata carry the error, so
+      // their waiting records fail now (the owner fails records of a topic with a non-retriable error).
+      if (e instanceof KafkasmError && !e.retriable) {
+        for (const t of this.topics.values()) if (t.partitions === null) t.error = e;
+      }
     } finally {
       this.#refreshing = false;
     }

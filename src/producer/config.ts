@@ -7,6 +7,7 @@ import { ClientError } from "../errors.ts";
 import type { CompressionName } from "../compression/codec.ts";
 import type { BrokerAddress, Transport } from "../transport/transport.ts";
 import type { TlsOptions } from "../transport/tls.ts";
+import type { SaslConfig } from "../client/sasl/index.ts";
 import type { Clock } from "./clock.ts";
 import type { KafkasmError } from "../errors.ts";
 import type { Serializer } from "./serializers.ts";
@@ -126,6 +127,15 @@ export interface ProducerOptions<K = string | Uint8Array, V = string | Uint8Arra
    * its proxy URL's `wss:` is). @default false
    */
   ssl?: boolean | TlsOptions;
+  /**
+   * SASL on every broker connection: `{ mechanism: "plain", username, password }`,
+   * `{ mechanism: "scram-sha-256" | "scram-sha-512", username, password }`,
+   * `{ mechanism: "oauthbearer", token: () => Promise<{ value, expiresAt?, extensions? }> }` or
+   * `{ mechanism: "aws-msk-iam", region, credentials }`. The mechanisms load on the first connection
+   * and check their settings then (a mistake fails sends at once with INVALID_CONFIG). Re-authenticates
+   * before the broker's session lifetime ends (KIP-368). @default undefined (no SASL)
+   */
+  sasl?: SaslConfig;
   /** Rewrites the broker addresses that Metadata advertises (e.g. to reach them through a proxy). @default identity */
   brokerAddressMap?: (address: BrokerAddress) => BrokerAddress;
   /** Time source and timers; for tests. @default the runtime clock from globalThis */
@@ -163,6 +173,8 @@ export interface ResolvedConfig {
   compression: CompressionName;
   transactionalId: string | null;
   transactionTimeoutMs: number;
+  /** Checked by src/client/sasl when it loads (not here: the browser bundle would carry it). */
+  sasl?: SaslConfig;
 }
 
 /** The defaults, as documented on {@link ProducerOptions}. */
@@ -284,6 +296,6 @@ export function resolveConfig(options: ProducerOptions<any, any>): ResolvedConfi
   return {
     brokers, clientId, acks, idempotent, lingerMs, batchSize, maxInFlight, retries, retryBackoffMs, retryBackoffMaxMs,
     deliveryTimeoutMs, requestTimeoutMs, maxRequestSize, bufferMemory, maxBlockMs, metadataMaxAgeMs, partitioner, compression,
-    transactionalId, transactionTimeoutMs,
+    transactionalId, transactionTimeoutMs, sasl: options.sasl,
   };
 }

@@ -41,6 +41,8 @@ import { AddPartitionsToTxnServer, type AddPartitionsToTxnRequest, type AddParti
 import { EndTxnServer, type EndTxnRequest, type EndTxnResponse } from "../../src/protocol/end-txn.ts";
 import { decodeRecordBatches, decodeRecordBatchesAsync, type RecordBatch, type Record as KRecord } from "../../src/protocol/record-batch.ts";
 import { MemoryNetwork, type MemoryEndpoint } from "../../src/transport/memory.ts";
+import { SaslHandshakeServer } from "../../src/protocol/sasl-handshake.ts";
+import { SaslAuthenticateServer } from "../../src/protocol/sasl-authenticate.ts";
 import type { Transport } from "../../src/transport/transport.ts";
 
 export const ERR = {
@@ -55,6 +57,8 @@ const apis = new Map<number, ServerApi<any, any>>([
   [ApiKey.ApiVersions, ApiVersionsServer], [ApiKey.Metadata, MetadataServer], [ApiKey.Produce, ProduceServer], [ApiKey.InitProducerId, InitProducerIdServer],
   [ApiKey.ListOffsets, ListOffsetsServer], [ApiKey.Fetch, FetchServer],
   [ApiKey.FindCoordinator, FindCoordinatorServer], [ApiKey.AddPartitionsToTxn, AddPartitionsToTxnServer], [ApiKey.EndTxn, EndTxnServer],
+  // No default handler: a test that speaks SASL installs its own (cluster.handle).
+  [ApiKey.SaslHandshake, SaslHandshakeServer], [ApiKey.SaslAuthenticate, SaslAuthenticateServer],
 ]);
 
 /** One batch in a partition log: the bytes as a Fetch would return them, and the decoded batch. */
