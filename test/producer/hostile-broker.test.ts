@@ -24,7 +24,7 @@ process.on("unhandledRejection", (e) => escaped.push(e));
 test.before.each(() => { escaped.length = 0; });
 const API_NAMES: Record<number, string> = { [ApiKey.ApiVersions]: "ApiVersions", [ApiKey.Metadata]: "Metadata", [ApiKey.InitProducerId]: "InitProducerId", [ApiKey.Produce]: "Produce" };
 
-const TIMEOUTS = { requestTimeoutMs: 150, deliveryTimeoutMs: 500, maxBlockMs: 400, retryBackoffMs: 10, retryBackoffMaxMs: 40, lingerMs: 0 };
+const TIMEOUTS = { requestTimeoutMs: 400, deliveryTimeoutMs: 1000, maxBlockMs: 1000, retryBackoffMs: 10, retryBackoffMaxMs: 40, lingerMs: 0 };
 /** The longest a send may take: maxBlockMs waiting for metadata, then deliveryTimeoutMs; plus slack for a loaded machine. */
 const SETTLE_MS = TIMEOUTS.maxBlockMs + TIMEOUTS.deliveryTimeoutMs + 5_000;
 

@@ -10,8 +10,8 @@ test("src/public.ts exports exactly the documented runtime names", () => {
   assert.equal(Object.keys(pub).sort(), PUBLIC);
 });
 
-test("the Node entry adds only its transport; producer.writable and websocketTransport are there", () => {
-  assert.equal(Object.keys(node).sort(), [...PUBLIC, "nodeTransport"].sort());
+test("the Node entry adds only its transports (plain and TLS); producer.writable and websocketTransport are there", () => {
+  assert.equal(Object.keys(node).sort(), [...PUBLIC, "nodeTlsTransport", "nodeTransport"].sort());
   assert.type(node.Producer.prototype.writable, "function");
   assert.type(node.websocketTransport({ url: "ws://127.0.0.1:1/{host}:{port}", WebSocket: class {} as never }), "function");
 });
