@@ -4,16 +4,16 @@
  * the connection ready. A failed attempt holds the broker back for reconnect.backoff.ms, doubling per
  * consecutive failure up to reconnect.backoff.max.ms (with jitter); `any()` rotates through the
  * bootstrap addresses so that a dead first broker is not tried first every time.
- * With a session lifetime from the broker (KIP-368), the connection re-authenticates at 85-95% of it
- * (randomised, as Java), exclusively: new requests wait, those in flight complete first.
+ * SASL (the `sasl` option) is a chunk of its own, src/client/sasl/session.ts, which also re-authenticates
+ * before the broker's session lifetime ends (KIP-368).
  */
 import { ClientError, type KafkasmError } from "../errors.ts";
 import type { BrokerAddress, Transport } from "../transport/transport.ts";
 import { backoff } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
 import { Connection, formatAddress } from "./connection.ts";
-import type { SaslConfig, SaslResult } from "./sasl/index.ts";
-import { negotiateVersions } from "./versions.ts";
+import type { SaslConfig } from "./sasl/index.ts";
+import { negotiateVersions, versionFor } from "./versions.ts";
 
 /** Kafka's reconnect.backoff.ms and reconnect.backoff.max.ms defaults. */
 const RECONNECT_BACKOFF_MS = 50;
@@ -27,23 +27,18 @@ export interface BrokersOptions {
   maxInFlight: number;
   /**
    * Runs on each new connection after ApiVersions (versions are set) and before it is ready; a
-   * rejection fails the attempt with that error (SASL). Re-authentication (KIP-368) calls it again
-   * on the ready connection when the session lifetime it returns (ms, > 0) is near its end, and closes
-   * the connection if that fails.
+   * rejection fails the attempt with that error (SASL). It may resolve with a function to call when the
+   * connection closes (SASL's re-authentication timer).
    */
-  authenticate?: (conn: Connection) => Promise<void | SaslResult>;
+  authenticate?: (conn: Connection) => Promise<void | (() => void)>;
   /** The `sasl` option: the hook is then SASL (src/client/sasl/session.ts, imported on first use). */
   sasl?: SaslConfig;
 }
 
-/** KIP-368: re-authenticate at 85% of the session lifetime plus up to 10% jitter (Java's SaslClientAuthenticator). */
-const REAUTH_AT = 0.85;
-const REAUTH_JITTER = 0.1;
-
 /** The `sasl` option as a hook; the mechanisms load on the first connection, once. */
-function lazySasl(config: SaslConfig): (conn: Connection) => Promise<SaslResult> {
-  let hook: Promise<(conn: Connection) => Promise<SaslResult>> | undefined;
-  return (conn) => (hook ??= import("./sasl/session.ts").then((m) => m.saslHook(config))).then((h) => h(conn));
+function lazySasl(config: SaslConfig, clock: Clock): (conn: Connection) => Promise<() => void> {
+  let hook: Promise<(conn: Connection) => Promise<() => void>> | undefined;
+  return (conn) => (hook ??= import("./sasl/session.ts").then((m) => m.saslHook(config, { versionFor, formatAddress, clock }))).then((h) => h(conn));
 }
 
 interface Node {
@@ -70,9 +65,9 @@ export class Brokers {
   #bootstrap: Node[];
   #bootstrapNext = 0;
   #closed = false;
-  #authenticate: ((conn: Connection) => Promise<void | SaslResult>) | undefined;
-  /** Pending re-authentications, by connection (cleared when it closes). */
-  #reauth = new Map<Connection, unknown>();
+  #authenticate: ((conn: Connection) => Promise<void | (() => void)>) | undefined;
+  /** What to call when a connection closes (stops its re-authentication timer). */
+  #onClosed = new Map<Connection, () => void>();
   /** Called when a connection becomes ready or is lost, so the sender can act. */
   onChange: () => void = () => {};
 
@@ -82,7 +77,7 @@ export class Brokers {
     this.#clock = clock;
     this.#addressMap = addressMap ?? ((a) => a);
     this.#bootstrap = opts.brokers.map(node);
-    this.#authenticate = opts.authenticate ?? (opts.sasl === undefined ? undefined : lazySasl(opts.sasl));
+    this.#authenticate = opts.authenticate ?? (opts.sasl === undefined ? undefined : lazySasl(opts.sasl, clock));
   }
 
   /** Updates the broker list from a Metadata response. A broker whose address changed is reconnected. */
@@ -161,9 +156,8 @@ export class Brokers {
     const authenticate = this.#authenticate;
     const conn = new Connection(n.address, this.#transport, { clientId, requestTimeoutMs, maxInFlight, clock: this.#clock }, () => {
       if (n.conn === conn) n.conn = null;
-      const t = this.#reauth.get(conn);
-      if (t !== undefined) this.#clock.clearTimeout(t);
-      this.#reauth.delete(conn);
+      this.#onClosed.get(conn)?.();
+      this.#onClosed.delete(conn);
       this.onChange();
     });
     n.conn = conn;
@@ -171,7 +165,8 @@ export class Brokers {
       try {
         await conn.connect();
         await negotiateVersions(conn);
-        this.#reauthLater(conn, await authenticate?.(conn));
+        const onClosed = await authenticate?.(conn);
+        if (onClosed) conn.isClosed ? onClosed() : this.#onClosed.set(conn, onClosed);
         n.failures = 0;
         return conn;
       } catch (e) {
@@ -185,21 +180,6 @@ export class Brokers {
     n.opening = opening;
     opening.then(() => this.onChange(), () => this.onChange());
     return opening;
-  }
-
-  /** Schedules the re-authentication a session lifetime asks for. */
-  #reauthLater(conn: Connection, result: void | SaslResult): void {
-    const lifetime = result ? result.sessionLifetimeMs : 0;
-    if (!(lifetime > 0) || conn.isClosed) return;
-    const delay = Math.floor(lifetime * (REAUTH_AT + REAUTH_JITTER * this.#clock.random()));
-    this.#reauth.set(conn, this.#clock.setTimeout(() => {
-      this.#reauth.delete(conn);
-      if (conn.isClosed || this.#closed) return;
-      conn.exclusive(() => this.#authenticate!(conn)).then((r) => this.#reauthLater(conn, r), (e: unknown) => {
-        // Requests queued behind it retry on a new connection, whose login then says what is wrong.
-        conn.close(new ClientError("CONNECTION_ERROR", `Re-authentication with ${formatAddress(conn.address)} failed: ${(e as Error)?.message ?? String(e)}`, { retriable: true, cause: e }));
-      });
-    }, delay));
   }
 
   close(): void {

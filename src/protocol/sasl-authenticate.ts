@@ -10,7 +10,7 @@
  * A failed exchange answers SASL_AUTHENTICATION_FAILED (58) with the broker's reason in error_message;
  * auth_bytes may still hold the mechanism's own error (OAUTHBEARER's JSON status).
  */
-import { type Api, type ServerApi } from "./api.ts";
+import type { Api, ServerApi } from "./api.ts";
 import * as ApiKey from "./api-keys.ts";
 import type { Reader, Writer } from "./wire.ts";
 

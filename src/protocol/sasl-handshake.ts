@@ -8,7 +8,7 @@
  *
  * Never flexible. UNSUPPORTED_SASL_MECHANISM (33) comes back with the broker's enabled mechanisms.
  */
-import { type Api, type ServerApi } from "./api.ts";
+import type { Api, ServerApi } from "./api.ts";
 import * as ApiKey from "./api-keys.ts";
 import type { Reader, Writer } from "./wire.ts";
 
