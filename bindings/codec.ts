@@ -6,7 +6,7 @@
  * `Uint8Array.set`), and encodes a whole RecordBatch with one `encodeBatch` call. Nothing is
  * allocated per record on either side, and the WASM side never allocates at all (runtime "stub").
  */
-import wasmBase64 from "../build/kafkasm.wasm.base64.js";
+import { defaultWasmBytes } from "./wasm-source.ts";
 import { ClientError } from "../src/errors.ts";
 import type { CompressionCodec } from "../src/compression/codec.ts";
 
@@ -93,13 +93,6 @@ let defaultSource: WasmSource | undefined;
 let singleton: Promise<Codec> | undefined;
 let loaded: Codec | undefined;
 
-function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /**
  * Sets what {@link getCodec} and `loadCodec()` instantiate (workerd passes its imported
  * `WebAssembly.Module`). Call it before the first getCodec(): the shared instance is not replaced.
@@ -109,7 +102,7 @@ export function setDefaultCodecSource(source: WasmSource): void {
   defaultModule = undefined;
 }
 
-/** The shared codec instance, compiled and instantiated once (by default from the inline base64). */
+/** The shared codec instance, compiled and instantiated once (by default from wasm-source.ts). */
 export function getCodec(): Promise<Codec> {
   singleton ??= loadCodec().then((c) => (loaded = c));
   return singleton;
@@ -129,7 +122,7 @@ export async function loadCodec(source?: WasmSource): Promise<Codec> {
     } else {
       const src = defaultSource;
       defaultModule ??= src instanceof WebAssembly.Module ? Promise.resolve(src)
-        : WebAssembly.compile(src ?? base64ToBytes(wasmBase64));
+        : src ? WebAssembly.compile(src) : defaultWasmBytes().then((b) => WebAssembly.compile(b));
       module = await defaultModule;
     }
     const instance = await WebAssembly.instantiate(module, {});

@@ -1,11 +1,21 @@
 // esbuild bundles built by scripts/build.mjs. Add an entry per published entry point / runtime.
+
+/** Browser bundles take the codec's WASM as a fetched file instead of inline base64. */
+const browserWasmSource = {
+  name: "browser-wasm-source",
+  setup(build) {
+    build.onResolve({ filter: /\/wasm-source\.ts$/ }, () => ({ path: new URL("../bindings/wasm-source.browser.ts", import.meta.url).pathname }));
+  },
+};
 export const bundles = [
   { entryPoints: ["src/index.ts"], outfile: "dist/node/index.js", platform: "node", target: "node20", external: ["ws"] },
   { entryPoints: ["src/codec.ts"], outfile: "dist/node/codec.js", platform: "node", target: "node20" },
   { entryPoints: ["src/cli/main.ts"], outfile: "dist/node/cli.js", platform: "node", target: "node20", external: ["ws"] },
   { entryPoints: ["src/proxy/proxy.ts"], outfile: "dist/node/proxy.js", platform: "node", target: "node20", external: ["ws"] },
-  // Browser: minified ESM; compression codecs are split into chunks loaded on first use (bench/size.ts).
+  // Browser: minified ESM; compression codecs are split into chunks loaded on first use (bench/size.ts);
+  // the codec's WASM is a file next to the bundle, fetched on first use (bindings/wasm-source.browser.ts).
   { entryPoints: ["src/browser.ts"], outdir: "dist/browser", entryNames: "kafkasm", chunkNames: "chunks/[name]-[hash]",
+    assetNames: "[name]-[hash]", loader: { ".wasm": "file" }, plugins: [browserWasmSource],
     splitting: true, minify: true, platform: "browser", target: "es2022" },
   // workerd: the codec's .wasm stays a module import (copied next to index.js) because Workers forbid compiling bytes.
   // (a workerd config lists index.js, kafkasm.wasm and every chunks/*.js as modules)
