@@ -24,6 +24,7 @@
  * // or by node id: url: (b) => `ws://gw.example:${8000 + b.nodeId}` (bootstrap addresses have nodeId -1)
  * ```
  */
+import { ClientError } from "../errors.ts";
 import type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "./transport.ts";
 
 /** The parts of the WHATWG WebSocket this transport uses (so `ws`'s class fits too). */
@@ -84,19 +85,20 @@ export function brokerUrl(url: BrokerUrl, address: BrokerAddress): string {
   return found;
 }
 
-/** Creates a Transport that reaches brokers through WebSocket proxies. */
+const invalid = (option: string, why: string): never => {
+  throw new ClientError("INVALID_CONFIG", `Invalid websocketTransport option ${option}: ${why}`);
+};
+
+/** Creates a Transport that reaches brokers through WebSocket proxies. Throws ClientError INVALID_CONFIG naming the option. */
 export function websocketTransport(options: WebSocketTransportOptions): Transport {
-  const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (!WS) throw new TypeError("Cannot create websocket transport: no global WebSocket here; pass options.WebSocket (e.g. from the ws package)");
-  if (options.token !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(options.token)) {
-    throw new TypeError("Cannot create websocket transport: token must contain only HTTP token characters (e.g. base64url)");
-  }
-  const highWaterMark = options.highWaterMark ?? 1024 * 1024;
-  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-  const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
-  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) {
-    throw new TypeError(`Cannot create websocket transport: maxMessageBytes must be a positive integer, got ${String(options.maxMessageBytes)}`);
-  }
+  const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+    ?? invalid("WebSocket", "no global WebSocket here; pass one (e.g. from the ws package)");
+  if (options.token !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(options.token)) invalid("token", "only HTTP token characters (e.g. base64url)");
+  const num = (k: "highWaterMark" | "connectTimeoutMs" | "maxMessageBytes", d: number): number => {
+    const v = options[k] ?? d;
+    return Number.isInteger(v) && v > 0 ? v : invalid(k, `${v} is not a positive integer`);
+  };
+  const highWaterMark = num("highWaterMark", 1 << 20), connectTimeoutMs = num("connectTimeoutMs", 1e4), maxMessageBytes = num("maxMessageBytes", 1 << 20);
   const protocols = options.protocols ?? (options.token !== undefined ? ["kafkasm"] : []);
   const offered = options.token !== undefined ? [...protocols, `kafkasm.bearer.${options.token}`] : protocols;
 

@@ -3,6 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { WebSocket, WebSocketServer } from "ws";
 import { brokerUrl, websocketTransport } from "../../src/transport/websocket.ts";
+import { ClientError } from "../../src/errors.ts";
 import { within, exitAfterSuite } from "../harness/bounded.ts";
 import { until } from "./helpers.ts";
 
@@ -25,6 +26,34 @@ test("an unmapped broker rejects the connect promise (no throw) naming the broke
   const t = websocketTransport({ url: {}, WebSocket: WebSocket as never });
   try { await t(b("kafka9", 9092), { onData() {}, onClose() {} }); assert.unreachable(); }
   catch (e) { assert.match((e as Error).message, /Cannot connect to broker kafka9:9092/); }
+});
+
+test("invalid options are ClientError INVALID_CONFIG naming the option, at construction (as new Producer() does)", () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ token: "has space" }, "token"],
+    [{ highWaterMark: 0 }, "highWaterMark"],
+    [{ connectTimeoutMs: -5 }, "connectTimeoutMs"],
+    [{ maxMessageBytes: 1.5 }, "maxMessageBytes"],
+    [{ maxMessageBytes: "big" }, "maxMessageBytes"],
+  ];
+  for (const [extra, option] of cases) {
+    try {
+      websocketTransport({ url: "ws://x/{host}:{port}", WebSocket: WebSocket as never, ...extra } as never);
+      assert.unreachable(option);
+    } catch (e) {
+      assert.instance(e, ClientError, option);
+      assert.is((e as ClientError).code, "INVALID_CONFIG");
+      assert.match((e as Error).message, new RegExp(`option ${option}:`));
+    }
+  }
+  const g = globalThis as { WebSocket?: unknown };
+  const saved = g.WebSocket;
+  delete g.WebSocket;
+  try {
+    assert.throws(() => websocketTransport({ url: "ws://x" }), (e: unknown) => e instanceof ClientError && /option WebSocket:/.test(e.message));
+  } finally {
+    if (saved !== undefined) g.WebSocket = saved;
+  }
 });
 
 test("offers the token as the kafkasm.bearer.<token> subprotocol and rejects tokens that cannot be a subprotocol", async () => {
