@@ -6,10 +6,11 @@
  */
 export { Producer, setDefaultTransport, type CloseOptions } from "./producer/producer.ts";
 export type { Acks, PartitionerFunction, ProducerOptions, ProducerRecord, RecordMetadata } from "./producer/config.ts";
+export type { BrokerMetrics, PartitionMetrics, ProducerHooks, ProducerMetrics } from "./producer/metrics.ts";
 export { serializers, type Serializer } from "./producer/serializers.ts";
 export { ClientError, KafkaError, KafkasmError, type ClientErrorCode } from "./errors.ts";
 export type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "./transport/transport.ts";
-export type { Clock } from "./producer/clock.ts";
+export type { Clock } from "./client/clock.ts";
 export type { CompressionName } from "./compression/codec.ts";
 export { writable, type WritableOptions, type WritableRecord } from "./producer/writable.ts";
 export {

@@ -8,9 +8,10 @@ import type { CompressionName } from "../compression/codec.ts";
 import type { BrokerAddress, Transport } from "../transport/transport.ts";
 import type { TlsOptions } from "../transport/tls.ts";
 import type { SaslConfig } from "../client/sasl/index.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../client/clock.ts";
 import type { KafkasmError } from "../errors.ts";
 import type { Serializer } from "./serializers.ts";
+import type { ProducerHooks } from "./metrics.ts";
 
 /** `0`: no broker response at all; `1`: the leader wrote it; `"all"` (or `-1`): every in-sync replica did. */
 export type Acks = 0 | 1 | -1 | "all";
@@ -118,6 +119,8 @@ export interface ProducerOptions<K = string | Uint8Array, V = string | Uint8Arra
   onError?: (error: KafkasmError, record?: ProducerRecord<K, V>) => void;
   /** Called with every record that finally failed, whatever the send mode. @default undefined */
   onDeadLetter?: (record: ProducerRecord<K, V>, error: KafkasmError) => void;
+  /** Typed event callbacks (connect, disconnect, request, batch sent, record failed, epoch bump); a throw is logged once, never breaks the producer. @default undefined */
+  hooks?: ProducerHooks;
   /** Opens sockets. @default the runtime's native TCP (node:net in Node/Bun, Deno.connect in Deno) */
   transport?: Transport;
   /**

@@ -12,9 +12,10 @@
 import { ClientError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
 import * as ErrorCode from "../error-codes.ts";
 import { InitProducerId, type InitProducerIdRequest } from "../protocol/init-producer-id.ts";
-import type { Clock } from "./clock.ts";
-import type { Brokers } from "./metadata.ts";
-import { loadChecks, versionFor } from "./metadata.ts";
+import type { Clock } from "../client/clock.ts";
+import type { Brokers } from "../client/brokers.ts";
+import { versionFor } from "../client/versions.ts";
+import { loadChecks } from "./metadata.ts";
 
 /** Kafka's DefaultRecordBatch.incrementSequence: sequences wrap from 2^31 − 1 to 0. */
 export function incrementSequence(sequence: number, increment: number): number {

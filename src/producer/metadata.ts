@@ -1,16 +1,11 @@
 /**
- * The producer's side of src/client/: the metadata cache over its own TopicState/PartitionState,
- * and checks.ts (a chunk of its own, loaded with the codec). The rest re-exports the client layer
- * for imports not yet updated.
+ * The producer's side of src/client/metadata.ts: the metadata cache over its own
+ * TopicState/PartitionState, and checks.ts (a chunk of its own, loaded with the codec).
  */
 import type { Brokers } from "../client/brokers.ts";
 import type { Clock } from "../client/clock.ts";
 import { MetadataCache as ClientMetadataCache, type MetadataOptions } from "../client/metadata.ts";
 import { PartitionState, TopicState } from "./accumulator.ts";
-
-export { Brokers } from "../client/brokers.ts";
-export { isStaleMetadataError } from "../client/metadata.ts";
-export { versionFor } from "../client/versions.ts";
 
 /** checks.ts, once loaded: Producer#start loads it with the codec. */
 let checks: typeof import("./checks.ts") | undefined;

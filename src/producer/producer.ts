@@ -13,13 +13,16 @@ import type { Transport } from "../transport/transport.ts";
 import type { SslOption } from "../transport/tls.ts";
 import { failSlot, type TopicState } from "./accumulator.ts";
 import { CALLBACK, Records } from "./records.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../client/clock.ts";
 import { type ProducerOptions, type ProducerRecord, type RecordMetadata, type ResolvedConfig, resolveConfig } from "./config.ts";
 import { ProducerIdState } from "./idempotence.ts";
-import { Brokers, loadChecks, MetadataCache, versionFor } from "./metadata.ts";
+import { Brokers } from "../client/brokers.ts";
+import { versionFor } from "../client/versions.ts";
+import { loadChecks, MetadataCache } from "./metadata.ts";
 import { customPartition, keyPartition, roundRobinPartition, stickyPartition } from "./partitioner.ts";
 import { Sender } from "./sender.ts";
 import type { TransactionManager } from "./transactions.ts";
+import type { ProducerHooks, ProducerMetrics } from "./metrics.ts";
 import { auto, type Serializer } from "./serializers.ts";
 import { writable as writableStream, type WritableOptions, type WritableRecord } from "./writable.ts";
 
@@ -153,7 +156,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       globalThis.console?.warn(`kafkasm: a record sent with produce() failed and no onError hook is set (only this first failure is logged): ${e.code}: ${e.message}`);
     });
     this.#onDeadLetter = options.onDeadLetter;
-    this.#brokers = new Brokers(this.#config, transport, this.#clock, options.brokerAddressMap);
+    // Through metrics.ts once loaded: connections and socket bytes per broker (before: none are opened).
+    this.#brokers = new Brokers(this.#config, (a, h) => this.#sender.obs?.dial(transport, a, h) ?? transport(a, h), this.#clock, options.brokerAddressMap);
     this.#metadata = new MetadataCache(this.#brokers, this.#config, this.#clock);
     this.#pid = this.#config.idempotent ? new ProducerIdState() : null;
     this.#sender = new Sender(this.#config, this.#clock, this.#brokers, this.#metadata, this.#pid, {
@@ -175,12 +179,14 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       // wait for it, so a later record of the topic cannot pass them (it waits only behind #waitAll).
       if (this.#waitHead < this.#waiting.length) this.#processWaiters();
     };
-    void this.#start();
+    void this.#start(options.hooks);
   }
 
-  async #start(): Promise<void> {
+  async #start(hooks: ProducerHooks | undefined): Promise<void> {
     try {
-      const [codec] = await Promise.all([getCodec(), loadChecks()]);
+      // metrics.ts travels in the checks chunk: no request of its own.
+      const [codec, checks] = await Promise.all([getCodec(), loadChecks()]);
+      this.#sender.obs = new checks.Metrics(this.#clock, hooks);
       let compression: CompressionCodec | null = null;
       if (this.#config.compression !== "none") {
         const { loadCompressionCodec } = await import("../compression/index.ts");
@@ -242,6 +248,15 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
    */
   writable(options: WritableOptions): WritableStream<WritableRecord<K, V>> {
     return writableStream<K, V>(this, options);
+  }
+
+  /**
+   * Counters per broker, per partition and producer-wide, plus what is queued now (see
+   * ProducerMetrics). Cheap: the views are computed per call, the counters kept per batch and request.
+   * Undefined until the producer has started (the codec and metrics.ts load in the first moments).
+   */
+  metrics(): ProducerMetrics | undefined {
+    return this.#sender.obs?.snapshot(this.#sender.active, this.#bufferUsed, this.#config.bufferMemory);
   }
 
   /** Resolves when every record sent before the call is acknowledged or has failed. Never rejects. */
@@ -519,6 +534,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   }
 
   #fail(record: ProducerRecord<K, V>, resolve: unknown, reject: unknown, error: KafkasmError): void {
+    this.#sender.obs?.rejected(record as ProducerRecord<unknown, unknown>, error);
     failSlot(record as ProducerRecord<any, any>, resolve, reject, error, this.#onError as never, this.#onDeadLetter as never, this.#onCallbackError);
   }
 

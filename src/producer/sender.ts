@@ -17,11 +17,15 @@ import { asKafkasmError, ClientError, KafkaError, type KafkasmError, kafkaErrorF
 import * as ErrorCode from "../error-codes.ts";
 import { Produce, type ProduceRequest, type ProduceResponse, type ProduceTopicData } from "../protocol/produce.ts";
 import { Batch, COMPRESSING, OPEN, type PartitionState } from "./accumulator.ts";
-import type { Clock, TimerHandle } from "./clock.ts";
+import type { Clock, TimerHandle } from "../client/clock.ts";
 import type { ProducerRecord, ResolvedConfig } from "./config.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "../client/connection.ts";
 import { type ProducerIdState, restampBatch } from "./idempotence.ts";
-import { type Brokers, isStaleMetadataError, type MetadataCache, versionFor } from "./metadata.ts";
+import type { Brokers } from "../client/brokers.ts";
+import { isStaleMetadataError } from "../client/metadata.ts";
+import { versionFor } from "../client/versions.ts";
+import type { MetadataCache } from "./metadata.ts";
+import type { Metrics } from "./metrics.ts";
 import type { TransactionManager } from "./transactions.ts";
 
 const NO_PRODUCER = { producerId: -1, producerEpoch: -1, baseSequence: -1, transactional: false };
@@ -65,6 +69,8 @@ export class Sender {
     }
   };
   #txn: TransactionManager | null = null;
+  /** metrics.ts (counters and hooks), set by the producer once loaded: one branch per call, per batch or request. */
+  declare obs: Metrics | undefined;
   /** The ProducerId and epoch the partitions' sequences belong to. */
   #sequencesPid = -1;
   #sequencesEpoch = -1;
@@ -144,6 +150,7 @@ export class Sender {
       // A new ProducerId or epoch: every partition starts again at sequence 0, before any batch is stamped.
       this.#sequencesPid = pid.producerId;
       this.#sequencesEpoch = pid.producerEpoch;
+      this.obs?.epoch(pid.producerId, pid.producerEpoch);
       this.resetSequences();
     }
     const txn = this.#txn;
@@ -252,6 +259,7 @@ export class Sender {
           // Compression that does not shrink the batch (random or encrypted values) would only cost
           // every reader a decompression: send it uncompressed (attributes say none), as franz-go does.
           b.bytes = bytes.length < builder.sizeInBytes ? bytes : builder.build(placeholder);
+          this.obs?.compressed(b, builder.sizeInBytes);
           builder.release();
           b.builder = null;
           this.#encoded(b);
@@ -334,7 +342,9 @@ export class Sender {
       return;
     }
     this.#inFlightRequests++;
+    const observed = this.obs?.request(conn.address, leader, batches);
     conn.request(Produce, version, request, acks !== 0).finally(() => this.#inFlightRequests--).then((res) => {
+      observed?.(res);
       if (acks === 0) {
         for (const b of batches) this.#succeed(b, -1, -1);
       } else {
@@ -343,6 +353,7 @@ export class Sender {
     }).catch((e: unknown) => {
       // A lost request, or a throw while handling its answer (which must not become an unhandled rejection).
       const err = asKafkasmError(e, "CONNECTION_ERROR", `Produce to broker ${leader} failed`, true);
+      observed?.(undefined, err);
       if (err.code === "CONNECTION_ERROR" || err.code === "REQUEST_TIMEOUT") this.#metadata.request();
       for (const b of batches) this.#retryOrFail(b, err);
     }).then(() => this.wake());
@@ -424,6 +435,7 @@ export class Sender {
   #succeed(b: Batch, baseOffset: number, logAppendTime: number): void {
     if (b.done) return;
     b.tp.acknowledged(b);
+    this.obs?.acked(b, baseOffset);
     this.#hooks.release(b.accounted);
     b.succeed(baseOffset, logAppendTime, this.#hooks.onCallbackError);
   }
@@ -444,6 +456,7 @@ export class Sender {
       return;
     }
     // A retry due after the deadline never happens: #expire fails the batch at the deadline.
+    this.obs?.retry(b, err);
     b.tp.retry(b, now + this.backoff(b.attempts), this.#pid !== null);
     this.active.add(b.tp);
   }
@@ -490,6 +503,7 @@ export class Sender {
       else this.#pid.bumpNeeded = true;
     }
     if (this.#txn && !this.#txn.abortableError && (this.#txn.state === "inTransaction" || this.#txn.state === "committing")) this.#txn.abortableError = err;
+    this.obs?.failed(b, err);
     this.#hooks.release(b.accounted);
     b.fail(err, this.#hooks.onError, this.#hooks.onDeadLetter, this.#hooks.onCallbackError);
   }

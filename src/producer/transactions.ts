@@ -16,11 +16,12 @@ import { EndTxn } from "../protocol/end-txn.ts";
 import { COORDINATOR_TRANSACTION, FindCoordinator } from "../protocol/find-coordinator.ts";
 import type { InitProducerId } from "../protocol/init-producer-id.ts";
 import type { PartitionState } from "./accumulator.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../client/clock.ts";
 import type { ResolvedConfig } from "./config.ts";
 import type { ProducerIdState } from "./idempotence.ts";
 import type { Sender } from "./sender.ts";
-import type { Brokers, versionFor } from "./metadata.ts";
+import type { Brokers } from "../client/brokers.ts";
+import type { versionFor } from "../client/versions.ts";
 
 /**
  * What the manager uses from modules the producer has loaded already. Passed in, not imported: this

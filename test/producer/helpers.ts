@@ -1,5 +1,5 @@
 /** Test helpers for the producer: a manual clock. */
-import type { Clock } from "../../src/producer/clock.ts";
+import type { Clock } from "../../src/client/clock.ts";
 
 /** A clock whose time only moves when the test says so; timers fire in deadline order. */
 export class ManualClock implements Clock {

@@ -1,11 +1,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Connection } from "../../src/producer/connection.ts";
+import { Connection } from "../../src/client/connection.ts";
 import { ApiVersions, ApiVersionsServer, type ApiVersionsResponse } from "../../src/protocol/api-versions.ts";
 import { encodeResponseFrame, readRequestHeader } from "../../src/protocol/frame.ts";
 import type { Transport, TransportHandlers } from "../../src/transport/transport.ts";
 import { ClientError } from "../../src/errors.ts";
-import { ManualClock, flush } from "./helpers.ts";
+import { ManualClock, flush } from "../producer/helpers.ts";
 
 /** A transport whose "broker" is the test: it records written frames and lets the test push bytes. */
 function scripted() {
