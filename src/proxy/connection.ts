@@ -10,6 +10,8 @@ import { RequestGate, type GatePolicy } from "./gate.ts";
 import type { ResolvedUpstream } from "./upstream.ts";
 import { FragmentCounter, Throttle, type ClientState } from "./limits.ts";
 import type { ProxyClock } from "./clock.ts";
+import type { TokenGrant } from "./jwt.ts";
+import type { LatencyHistograms } from "./metrics.ts";
 import type { ProxyLogEntry, ProxyStats, RefusalReason } from "./proxy.ts";
 
 /** What every connection shares with the server. */
@@ -26,6 +28,7 @@ export interface ProxyContext {
   readonly highWaterMark: number;
   readonly maxBufferedBytes: number;
   readonly upstream: ResolvedUpstream;
+  readonly latency: LatencyHistograms;
 }
 
 type Side = "ws" | "tcp";
@@ -46,11 +49,15 @@ export class Connection {
 
   constructor(private readonly ctx: ProxyContext, private readonly ws: WebSocket, private readonly raw: Duplex,
               private readonly tcp: Socket, readonly client: string, readonly target: string,
-              limits: ClientState, private readonly release: () => void, sessionLifetimeMs = 0) {
+              limits: ClientState, private readonly release: () => void, sessionLifetimeMs = 0, grant?: TokenGrant) {
     this.lastActivity = ctx.clock.now();
     this.gate = ctx.gatePolicy
       ? new RequestGate({
         ...ctx.gatePolicy,
+        tokenTopics: grant?.topics,
+        tokenTransactionalIds: grant?.transactionalIds,
+        now: ctx.clock.now,
+        onLatency: (apiKey, ms) => ctx.latency.observe(apiKey, ms),
         onTopicsDenied: (detail) => ctx.countRefusal("TOPIC_NOT_ALLOWED", client, target, detail),
         onTransactionalIdDenied: (detail) => ctx.countRefusal("TRANSACTIONAL_ID_NOT_ALLOWED", client, target, detail),
       })
@@ -88,23 +95,33 @@ export class Connection {
       this.expiryTimer = clock.setTimeout(() => this.expire(), Math.floor(sessionLifetimeMs * ctx.upstream.reauthenticateAt));
       this.hardExpiryTimer = clock.setTimeout(() => this.finish("session lifetime ends", 1012, "SESSION_EXPIRED"), Math.floor(sessionLifetimeMs * (1 + ctx.upstream.reauthenticateAt) / 2));
     }
+    if (grant?.expiresAtMs !== undefined) {
+      // The token's authority ends at exp: no request is read after it; those in flight get their answers.
+      this.tokenTimer = ctx.clock.setTimeout(() => {
+        this.expire("token expired", 1008, "TOKEN_EXPIRED");
+        // A broker that never answers does not keep an expired token's connection open.
+        this.tokenTimer = ctx.clock.setTimeout(() => this.finish("token expired", 1008, "TOKEN_EXPIRED"), 30_000);
+      }, Math.max(0, grant.expiresAtMs - ctx.clock.now()));
+    }
   }
+
+  private tokenTimer: unknown;
+  /** Why the connection is draining, once it is. */
+  private expiring: [why: string, code: number, reason: RefusalReason] | undefined;
 
   private expiryTimer: unknown;
   private hardExpiryTimer: unknown;
-  /** Set once the session nears its end: no more client requests are read; closes when none is in flight. */
-  private expiring = false;
-
-  private expire(): void {
-    if (this.closed) return;
-    this.expiring = true;
+  /** Once the session (or the token) nears its end: no more client requests are read; closes when none is in flight. */
+  private expire(why = "session lifetime ends", code = 1012, reason: RefusalReason = "SESSION_EXPIRED"): void {
+    if (this.closed || this.expiring) return;
+    this.expiring = [why, code, reason];
     this.ws.pause();
     this.raw.pause();
     this.closeIfDrained();
   }
 
   private closeIfDrained(): void {
-    if (this.expiring && (this.gate?.inFlightCount ?? 0) === 0) this.finish("session lifetime ends", 1012, "SESSION_EXPIRED");
+    if (this.expiring && (this.gate?.inFlightCount ?? 0) === 0) this.finish(...this.expiring);
   }
 
   // No exception from a socket callback may reach the process: it closes this connection only.
@@ -265,6 +282,7 @@ export class Connection {
     if (this.idleTimer !== undefined) this.ctx.clock.clearTimeout(this.idleTimer);
     if (this.expiryTimer !== undefined) this.ctx.clock.clearTimeout(this.expiryTimer);
     if (this.hardExpiryTimer !== undefined) this.ctx.clock.clearTimeout(this.hardExpiryTimer);
+    if (this.tokenTimer !== undefined) this.ctx.clock.clearTimeout(this.tokenTimer);
     this.up?.stop();
     this.down?.stop();
     this.ctx.live.delete(this);

@@ -64,6 +64,13 @@ export interface GatePolicy {
    * broker socket itself, and a client's own exchange (KIP-368 re-authentication) could change its identity.
    */
   refuseSasl?: boolean;
+  /** This connection's token's topics (JWT claim): a topic must match both these and `topics`. */
+  tokenTopics?: readonly string[];
+  /** This connection's token's transactional ids (JWT claim): an id must match both these and `transactionalIds`. */
+  tokenTransactionalIds?: readonly string[];
+  /** Told, with the clock's `now`, how long each broker answer took from its request's forwarding. */
+  onLatency?: (apiKey: number, ms: number) => void;
+  now?: () => number;
   /** Told about each Metadata request whose topics were (partly) refused without closing. */
   onTopicsDenied?: (detail: string) => void;
   /** Told about each transactional id the gate answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
@@ -91,7 +98,14 @@ const quote = (s: string) => JSON.stringify(s.slice(0, 200));
  * A request awaiting its answer; `rewrite` when it is a Metadata answer to filter, `answer` when the
  * gate answers it itself (a refused transactional id), once every earlier request has its answer.
  */
-interface InFlight { rewrite?: { version: number; denied: string[] }; answer?: Uint8Array }
+interface InFlight { rewrite?: { version: number; denied: string[] }; answer?: Uint8Array; apiKey?: number; sentAt?: number }
+
+/** Both matchers when both lists are given (the intersection), else the one given. */
+function both(a: readonly string[] | undefined, b: readonly string[] | undefined): ((t: string) => boolean) | undefined {
+  if (!a || !b) return a ? topicMatcher(a) : b ? topicMatcher(b) : undefined;
+  const x = topicMatcher(a), y = topicMatcher(b);
+  return (t) => x(t) && y(t);
+}
 
 class Refused extends Error {
   constructor(readonly refusal: GateRefusal) { super(refusal.detail); }
@@ -114,6 +128,8 @@ export class RequestGate {
   private capture: { rewrite: NonNullable<InFlight["rewrite"]>; parts: Uint8Array[]; remaining: number } | undefined;
   private readonly onTopicsDenied: ((detail: string) => void) | undefined;
   private readonly onTransactionalIdDenied: ((detail: string) => void) | undefined;
+  private readonly onLatency: ((apiKey: number, ms: number) => void) | undefined;
+  private readonly now: (() => number) | undefined;
   /** In-flight entries the gate answers itself. */
   private answers = 0;
   /** Whether push() may answer refused transactional ids (it was given a way to reply). */
@@ -122,8 +138,11 @@ export class RequestGate {
   constructor(policy: GatePolicy) {
     this.frames = new FrameAccumulator(policy.maxRequestSize);
     this.apiKeys = policy.apiKeys ? new Set(policy.apiKeys) : undefined;
-    this.topicAllowed = policy.topics ? topicMatcher(policy.topics) : undefined;
-    this.txnAllowed = policy.transactionalIds ? topicMatcher(policy.transactionalIds) : undefined;
+    this.topicAllowed = both(policy.topics, policy.tokenTopics);
+    // A token's claim narrows the proxy's ids; it cannot grant any when the proxy allows none.
+    this.txnAllowed = policy.transactionalIds ? both(policy.transactionalIds, policy.tokenTransactionalIds) : undefined;
+    this.onLatency = policy.onLatency;
+    this.now = policy.now;
     this.maxTopics = policy.maxTopicsPerRequest ?? 1000;
     this.refuseSasl = policy.refuseSasl === true;
     this.onTopicsDenied = policy.onTopicsDenied;
@@ -228,6 +247,7 @@ export class RequestGate {
       const request = this.inFlight.get(correlationId);
       if (!request) return { reason: "BAD_RESPONSE", detail: `broker response with correlation id ${correlationId} answers no request in flight` };
       this.inFlight.delete(correlationId);
+      if (this.onLatency && request.sentAt !== undefined) this.onLatency(request.apiKey!, this.now!() - request.sentAt);
       const rewrite = request.rewrite;
       if (rewrite) {
         this.capture = { rewrite, parts: [this.head.slice(4)], remaining: size - 4 };
@@ -286,7 +306,9 @@ export class RequestGate {
         this.answers++;
         return { frame, answered: true };
       }
-      if (out.expectsResponse) this.inFlight.set(correlationId, { rewrite: out.rewrite });
+      if (out.expectsResponse) {
+        this.inFlight.set(correlationId, this.onLatency ? { rewrite: out.rewrite, apiKey, sentAt: this.now!() } : { rewrite: out.rewrite });
+      }
       return { frame: out.frame };
     } catch (e) {
       if (e instanceof Refused) return e.refusal;

@@ -37,11 +37,14 @@ import type { Connection } from "./connection.ts";
 import { digest, handlers, SUBPROTOCOL, type ServerContext } from "./upgrade.ts";
 import { parseHostPort as parseBrokerTarget } from "../client/address.ts";
 import { resolveUpstream, type UpstreamOptions } from "./upstream.ts";
+import { JwtVerifier, type JwtOptions } from "./jwt.ts";
+import { LatencyHistograms, renderMetrics } from "./metrics.ts";
 
 export { PRODUCER_API_KEYS } from "./gate.ts";
 export { parseHostPort as parseBrokerTarget } from "../client/address.ts";
 export type { ProxyClock } from "./clock.ts";
 export type { UpstreamOptions } from "./upstream.ts";
+export type { JwtOptions, JwtAlgorithm } from "./jwt.ts";
 
 /** Why a connection or message was refused; stable strings, used as keys of `stats().refused` and as WebSocket close reasons. */
 export type RefusalReason =
@@ -56,6 +59,7 @@ export type RefusalReason =
   | "PROXY_FULL"           // maxConnections reached
   | "BROKER_UNREACHABLE"   // the TCP connection to the broker failed or timed out (or its TLS handshake failed)
   | "UPSTREAM_AUTH_FAILED" // the broker refused the proxy's own SASL credentials (upstream.sasl): 502
+  | "TOKEN_EXPIRED"        // close code reason: the client's JWT reached its exp while connected (in-flight requests were answered first)
   | "SESSION_EXPIRED"      // close code reason: the broker's SASL session lifetime (KIP-368) nears its end; reconnect
   | "MESSAGE_TOO_LARGE"    // a WebSocket message over maxMessageBytes
   | "TOO_MANY_FRAGMENTS"   // a WebSocket message in more than maxFragments fragments
@@ -87,6 +91,14 @@ export interface ProxyOptions {
   host?: string;
   /** Bearer token clients must present: `?token=`, `Sec-WebSocket-Protocol: kafkasm.bearer.<token>`, or `Authorization: Bearer`. An empty token is refused (it would disable auth). */
   token?: string;
+  /**
+   * Verify clients' tokens as JWTs (RS256, ES256, HS256) instead of comparing them with `token`: a
+   * bad, expired or wrongly addressed token is 401 BAD_TOKEN (why goes to the log only). The token's
+   * `kafka_topics` / `kafka_transactional_ids` claims, when present, narrow `topics` /
+   * `transactionalIds` for that connection. A connection whose token expires stops taking requests
+   * at `exp`, gets the answers to those in flight, and closes (1008 TOKEN_EXPIRED).
+   */
+  jwt?: JwtOptions;
   /** Origins allowed (exact, e.g. "https://app.example"). A request with another Origin is refused. */
   origins?: readonly string[];
   /** [requireOrigin=false] Also refuse requests without an Origin header (i.e. non-browser clients). */
@@ -111,6 +123,8 @@ export interface ProxyOptions {
   maxBufferedBytes?: number;
   /** Serve GET `<statsPath>` with `stats()` as JSON (same token rules). Off unless set, e.g. "/stats". */
   statsPath?: string;
+  /** Serve GET `<metricsPath>` in Prometheus text format 0.0.4 (same token rules as statsPath). Off unless set, e.g. "/metrics". */
+  metricsPath?: string;
   /** Where log lines go. [default: one JSON line per entry on console.error] */
   log?: (entry: ProxyLogEntry) => void;
   /**
@@ -213,13 +227,19 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
   if (options.token !== undefined && (typeof options.token !== "string" || options.token.trim() === "")) {
     throw invalid("token is empty, which would let every client in; omit it to run without a token, or set a secret");
   }
+  if (options.jwt !== undefined && options.token !== undefined) throw invalid("token and jwt are both set; a client presents one token, verified one way");
+  for (const [name, path] of [["statsPath", options.statsPath], ["metricsPath", options.metricsPath]] as const) {
+    if (path !== undefined && (typeof path !== "string" || !path.startsWith("/") || path.startsWith("/broker/"))) throw invalid(`${name} is ${JSON.stringify(path)}, expected a path like "/${name.slice(0, -4)}"`);
+  }
   const upstream = resolveUpstream(options.upstream);
+  const clock = options.clock ?? systemClock;
+  const jwt = options.jwt === undefined ? undefined : await JwtVerifier.create(options.jwt, clock);
   const apiKeys = options.apiKeys === "all" ? undefined : options.apiKeys ?? PRODUCER_API_KEYS;
   // With upstream SASL there is always a gate: it refuses a client's own SASL requests, and counts
-  // in-flight requests so that a connection can drain before its SASL session ends.
-  const gatePolicy: GatePolicy | undefined = apiKeys || options.topics || options.transactionalIds || upstream.sasl
+  // in-flight requests so that a connection can drain before its SASL session ends; with JWTs, a
+  // token's claims narrow the topics per connection, and an expiring token drains the same way.
+  const gatePolicy: GatePolicy | undefined = apiKeys || options.topics || options.transactionalIds || upstream.sasl || jwt
     ? { apiKeys, topics: options.topics, transactionalIds: options.transactionalIds, maxRequestSize, maxTopicsPerRequest, refuseSasl: upstream.sasl !== undefined } : undefined;
-  const clock = options.clock ?? systemClock;
   const log = options.log ?? ((e: ProxyLogEntry) => console.error(JSON.stringify({ proxy: true, ...e })));
   const header = options.clientAddressHeader?.toLowerCase();
   const clientAddress = options.clientAddress ?? ((req: IncomingMessage) => {
@@ -241,6 +261,7 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
   const pendingTcp = new Set<Socket>();
   let closing = false;
   const snapshot = (): ProxyStats => structuredClone(stats);
+  const latency = new LatencyHistograms();
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -252,7 +273,9 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
   });
 
   const ctx: ServerContext = {
-    clock, stats, log, live, pendingTcp, wss, allow, gatePolicy, clientAddress, snapshot,
+    clock, stats, log, live, pendingTcp, wss, allow, gatePolicy, clientAddress, snapshot, jwt, latency,
+    metrics: () => renderMetrics(stats, latency),
+    metricsPath: options.metricsPath,
     countRefusal(reason, client, target, detail) {
       stats.refused.total++;
       stats.refused.byReason[reason] = (stats.refused.byReason[reason] ?? 0) + 1;

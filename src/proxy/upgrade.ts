@@ -13,6 +13,7 @@ import type { ClientTable } from "./limits.ts";
 import type { RefusalReason } from "./proxy.ts";
 import { parseHostPort as parseBrokerTarget } from "../client/address.ts";
 import { dialUpstream, type ResolvedUpstream, type Upstream } from "./upstream.ts";
+import type { JwtVerifier, TokenGrant } from "./jwt.ts";
 
 export const SUBPROTOCOL = "kafkasm";
 const TOKEN_SUBPROTOCOL_PREFIX = "kafkasm.bearer.";
@@ -25,6 +26,7 @@ export const STATUS: Record<RefusalReason, [number, string]> = {
   TARGET_NOT_ALLOWED: [403, "Forbidden"],
   BAD_TOKEN: [401, "Unauthorized"],
   BAD_ORIGIN: [403, "Forbidden"],
+  TOKEN_EXPIRED: [401, "Unauthorized"],
   TOO_MANY_CONNECTIONS: [429, "Too Many Requests"],
   PROXY_FULL: [503, "Service Unavailable"],
   BROKER_UNREACHABLE: [502, "Bad Gateway"],
@@ -90,6 +92,9 @@ export interface ServerContext extends ProxyContext {
   readonly connectTimeoutMs: number;
   readonly upstream: ResolvedUpstream;
   readonly statsPath: string | undefined;
+  readonly metricsPath: string | undefined;
+  readonly metrics: () => string;
+  readonly jwt: JwtVerifier | undefined;
   readonly clientAddress: (req: IncomingMessage) => string;
   readonly closing: () => boolean;
   readonly snapshot: () => unknown;
@@ -121,18 +126,33 @@ export function handlers(ctx: ServerContext) {
     return undefined;
   }
 
-  /** Checks token and origin; returns the refusal reason or undefined. */
-  function authorize(req: IncomingMessage, query: URLSearchParams): RefusalReason | undefined {
+  type Auth = { denied?: RefusalReason; detail?: string; grant?: TokenGrant };
+
+  /** Checks token and origin: synchronously, or a promise when the token is a JWT to verify. */
+  function authorize(req: IncomingMessage, query: URLSearchParams): Auth | Promise<Auth> {
     const origin = req.headers.origin;
     if (ctx.origins) {
-      if (origin === undefined ? ctx.requireOrigin : !ctx.origins.has(origin)) return "BAD_ORIGIN";
+      if (origin === undefined ? ctx.requireOrigin : !ctx.origins.has(origin)) return { denied: "BAD_ORIGIN" };
     }
     if (ctx.tokenDigest) {
       const t = presentedToken(req, query);
       // Compare digests so the comparison time does not depend on where the strings differ.
-      if (t === undefined || !timingSafeEqual(digest(t), ctx.tokenDigest)) return "BAD_TOKEN";
+      if (t === undefined || !timingSafeEqual(digest(t), ctx.tokenDigest)) return { denied: "BAD_TOKEN" };
     }
-    return undefined;
+    if (ctx.jwt) {
+      const t = presentedToken(req, query);
+      if (t === undefined) return { denied: "BAD_TOKEN", detail: "no token" };
+      // The reason goes to the log; the token itself never does.
+      return ctx.jwt.verify(t).then((v) => (v.ok ? { grant: v.grant } : { denied: "BAD_TOKEN", detail: `JWT refused: ${v.why}` }),
+        (e) => ({ denied: "BAD_TOKEN", detail: `JWT refused: ${e instanceof Error ? e.message : String(e)}` }));
+    }
+    return {};
+  }
+
+  /** Runs `then` with the outcome of authorize, synchronously when it is. */
+  function authorized(req: IncomingMessage, query: URLSearchParams, then: (auth: Auth) => void, onError: (e: unknown) => void): void {
+    const auth = authorize(req, query);
+    if (auth instanceof Promise) auth.then(then).catch(onError); else then(auth);
   }
 
   const clientOf = (req: IncomingMessage): string => {
@@ -147,10 +167,13 @@ export function handlers(ctx: ServerContext) {
     };
     const url = requestTarget(req.url);
     if (!url) return reply("BAD_HTTP_REQUEST", `${req.method} ${String(req.url).slice(0, 200)}`);
-    if (ctx.statsPath && url.path === ctx.statsPath && req.method === "GET") {
-      const denied = authorize(req, url.query);
-      if (denied) return reply(denied);
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ctx.snapshot()));
+    const served = url.path === ctx.statsPath ? "stats" : url.path === ctx.metricsPath ? "metrics" : undefined;
+    if (served && req.method === "GET") {
+      authorized(req, url.query, ({ denied, detail }) => {
+        if (denied) return reply(denied, detail);
+        if (served === "stats") res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ctx.snapshot()));
+        else res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(ctx.metrics());
+      }, () => res.destroy());
       return;
     }
     reply(url.path.startsWith("/broker/") ? "NOT_WEBSOCKET" : "NOT_FOUND", `${req.method} ${url.path.slice(0, 200)}`);
@@ -169,8 +192,18 @@ export function handlers(ctx: ServerContext) {
     if (decoded === undefined) return refuseHttp(socket, "BAD_HTTP_REQUEST", client, undefined, `malformed escape in ${m[1].slice(0, 200)}`);
     const target = parseBrokerTarget(decoded);
     if (!target || !ctx.allow.has(target.key)) return refuseHttp(socket, "TARGET_NOT_ALLOWED", client, m[1].slice(0, 200));
-    const denied = authorize(req, url.query);
-    if (denied) return refuseHttp(socket, denied, client, target.key);
+    authorized(req, url.query, ({ denied, detail, grant }) => {
+      if (denied) return refuseHttp(socket, denied, client, target.key, detail);
+      if (socket.destroyed) return; // left while its token was verified
+      if (ctx.closing()) return refuseHttp(socket, "SHUTTING_DOWN", client, target.key);
+      admit(req, socket, head, client, target, grant);
+    }, (e) => {
+      try { refuseHttp(socket, "BAD_HTTP_REQUEST", client, target.key, e instanceof Error ? e.message : String(e)); } catch { socket.destroy(); }
+    });
+  }
+
+  /** An authorized upgrade: per-client and total limits, then the broker, then the WebSocket. */
+  function admit(req: IncomingMessage, socket: Duplex, head: Buffer, client: string, target: { host: string; port: number; key: string }, grant: TokenGrant | undefined): void {
     const mine = ctx.clients.connections(client);
     if (ctx.maxPerClient > 0 && mine >= ctx.maxPerClient) {
       return refuseHttp(socket, "TOO_MANY_CONNECTIONS", client, target.key, `${mine} open, limit ${ctx.maxPerClient}`);
@@ -209,7 +242,7 @@ export function handlers(ctx: ServerContext) {
       }
       ctx.wss.handleUpgrade(req, socket, head, (ws) => {
         try {
-          conn = new Connection(ctx, ws, socket, tcp, client, target.key, limits, release, up.sessionLifetimeMs);
+          conn = new Connection(ctx, ws, socket, tcp, client, target.key, limits, release, up.sessionLifetimeMs, grant);
         } catch (e) {
           ws.terminate();
           tcp.destroy();

@@ -164,3 +164,28 @@ export function clientFrame(opcode: number, fin: boolean, payload: Uint8Array): 
     : Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, n >> 8, n & 0xff]);
   return Buffer.concat([head, Buffer.alloc(4), payload]);
 }
+
+/** A stand-in broker that answers a request (a bare response header) only when the test says so. */
+export async function heldStub() {
+  const pending: { correlationId: number; apiKey: number; socket: Socket }[] = [];
+  const server = await tcpServer((s) => {
+    let buf = Buffer.alloc(0);
+    s.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
+        const frame = buf.subarray(4, 4 + buf.readInt32BE(0));
+        buf = buf.subarray(4 + frame.length);
+        pending.push({ apiKey: frame.readInt16BE(0), correlationId: frame.readInt32BE(4), socket: s });
+      }
+    });
+  });
+  return Object.assign(server, {
+    pending,
+    /** Answers the oldest unanswered request. */
+    answerNext() {
+      const p = pending.shift();
+      if (!p) throw new Error("no request to answer");
+      const r = Buffer.alloc(8); r.writeInt32BE(4, 0); r.writeInt32BE(p.correlationId, 4); p.socket.write(r);
+    },
+  });
+}
