@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { formatHelp, parseArgs, UsageError, type OptionSpecs } from "./args.ts";
 import { startProxy, parseBrokerTarget, type KafkaProxy } from "../proxy/proxy.ts";
+import type { SaslConfig } from "../client/sasl/index.ts";
 
 const specs = {
   listen: { type: "string", description: "interface and port to listen on", default: "127.0.0.1:8080", valueName: "HOST:PORT" },
@@ -27,6 +28,20 @@ const specs = {
   "tls-key": { type: "string", description: "PEM private key file for --tls-cert", valueName: "FILE" },
   "client-address-header": { type: "string", description: "behind a trusted reverse proxy only: header whose last entry is the client address (e.g. x-forwarded-for)", valueName: "NAME" },
   stats: { type: "boolean", description: "serve GET /stats (JSON counters; token-protected like the WebSocket path)", default: false },
+  metrics: { type: "boolean", description: "serve GET /metrics (Prometheus text format; token-protected like /stats)", default: false },
+  "upstream-ssl": { type: "boolean", description: "connect to the brokers over TLS (implied by --upstream-ca/--upstream-cert)", default: false },
+  "upstream-ca": { type: "string", description: "PEM file of the CA(s) the brokers' certificates chain to (default: the system's)", valueName: "FILE" },
+  "upstream-cert": { type: "string", description: "PEM client certificate file for mTLS to the brokers (with --upstream-key)", valueName: "FILE" },
+  "upstream-key": { type: "string", description: "PEM private key file for --upstream-cert", valueName: "FILE" },
+  "upstream-sasl-mechanism": { type: "string", description: "SASL to the brokers with the cluster's credentials: plain, scram-sha-256 or scram-sha-512", valueName: "NAME" },
+  "upstream-sasl-username": { type: "string", description: "SASL user name (the password: env KAFKASM_UPSTREAM_SASL_PASSWORD or --upstream-sasl-password-file)", valueName: "NAME" },
+  "upstream-sasl-password-file": { type: "string", description: "file holding the SASL password (one line; never pass a secret as a flag value)", valueName: "FILE" },
+  "jwt-jwks": { type: "string", description: "verify client tokens as JWTs against this JWKS file (RS256, ES256, HS256 keys)", valueName: "FILE" },
+  "jwt-secret-file": { type: "string", description: "verify client tokens as HS256 JWTs with the secret in this file (or env KAFKASM_JWT_SECRET)", valueName: "FILE" },
+  "jwt-issuer": { type: "string", description: "required JWT iss (one of)", valueName: "ISS[,ISS]" },
+  "jwt-audience": { type: "string", description: "required JWT aud (one of)", valueName: "AUD[,AUD]" },
+  "jwt-topics-claim": { type: "string", description: "JWT claim listing the topics a token may use, within --topics", default: "kafka_topics", valueName: "NAME" },
+  "jwt-clock-tolerance": { type: "number", description: "seconds of leeway for JWT exp/nbf/iat", default: 0, min: 0 },
   quiet: { type: "boolean", description: "log refusals only (not every open/close)", default: false },
 } as const satisfies OptionSpecs;
 
@@ -45,6 +60,8 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
       specs, [
         "Token: clients send it as ?token=…, as the subprotocol kafkasm.bearer.<token>, or as Authorization: Bearer.",
         "Example: kafkasm proxy --listen 0.0.0.0:8080 --allow kafka1:9092,kafka2:9092 --origin https://app.example --token $T",
+        "Secured cluster: KAFKASM_UPSTREAM_SASL_PASSWORD=… kafkasm proxy --allow b1:9096 --upstream-ca ca.pem --upstream-sasl-mechanism scram-sha-512 --upstream-sasl-username app",
+        "JWTs: kafkasm proxy --allow b1:9092 --jwt-jwks jwks.json --jwt-issuer https://issuer.example --jwt-audience kafkasm --topics web-*",
       ]));
     return undefined;
   }
@@ -65,6 +82,38 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
     throw new UsageError("Option --token (or KAFKASM_PROXY_TOKEN) is empty, which would let every client in: set a secret, or leave both unset to run without a token");
   }
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined;
+  const list = (v: string | undefined) => v?.split(",").map((s) => s.trim()).filter(Boolean);
+  // A secret comes from a file or the environment, never from a flag value (which ps and shell history show).
+  const secretFile = (flag: string, file: string) => {
+    try { return readFileSync(file, "utf8").replace(/\r?\n$/, ""); } catch (e) { throw new UsageError(`Option ${flag}: cannot read ${file}: ${(e as Error).message}`); }
+  };
+  if ((options.upstreamCert === undefined) !== (options.upstreamKey === undefined)) throw new UsageError("Options --upstream-cert and --upstream-key go together");
+  const upstreamSsl = options.upstreamSsl || options.upstreamCa !== undefined || options.upstreamCert !== undefined
+    ? { ca: options.upstreamCa && readFileSync(options.upstreamCa, "utf8"), cert: options.upstreamCert && readFileSync(options.upstreamCert, "utf8"), key: options.upstreamKey && readFileSync(options.upstreamKey, "utf8") }
+    : undefined;
+  let upstreamSasl: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string } | undefined;
+  const mechanism = options.upstreamSaslMechanism?.toLowerCase();
+  if (mechanism !== undefined) {
+    if (mechanism !== "plain" && mechanism !== "scram-sha-256" && mechanism !== "scram-sha-512") {
+      throw new UsageError(`Option --upstream-sasl-mechanism expects plain, scram-sha-256 or scram-sha-512, got "${options.upstreamSaslMechanism}"`);
+    }
+    if (!options.upstreamSaslUsername) throw new UsageError("Option --upstream-sasl-mechanism needs --upstream-sasl-username");
+    const password = options.upstreamSaslPasswordFile !== undefined ? secretFile("--upstream-sasl-password-file", options.upstreamSaslPasswordFile) : env.KAFKASM_UPSTREAM_SASL_PASSWORD;
+    if (!password) throw new UsageError("Option --upstream-sasl-mechanism needs a password: env KAFKASM_UPSTREAM_SASL_PASSWORD or --upstream-sasl-password-file");
+    upstreamSasl = { mechanism, username: options.upstreamSaslUsername, password };
+  } else if (options.upstreamSaslUsername !== undefined || options.upstreamSaslPasswordFile !== undefined) {
+    throw new UsageError("Options --upstream-sasl-username/--upstream-sasl-password-file need --upstream-sasl-mechanism");
+  }
+  const jwtSecret = options.jwtSecretFile !== undefined ? secretFile("--jwt-secret-file", options.jwtSecretFile) : env.KAFKASM_JWT_SECRET;
+  let jwtKeys: unknown;
+  if (options.jwtJwks !== undefined) {
+    try { jwtKeys = JSON.parse(readFileSync(options.jwtJwks, "utf8")); } catch (e) { throw new UsageError(`Option --jwt-jwks: ${options.jwtJwks} is not a readable JWKS (JSON): ${(e as Error).message}`); }
+  }
+  const jwt = jwtKeys !== undefined || jwtSecret !== undefined ? {
+    keys: jwtKeys as never, secret: jwtSecret, issuer: list(options.jwtIssuer), audience: list(options.jwtAudience),
+    topicsClaim: options.jwtTopicsClaim, clockToleranceSec: options.jwtClockTolerance,
+  } : undefined;
+  if (jwt && token !== undefined) throw new UsageError("Options --token (KAFKASM_PROXY_TOKEN) and --jwt-jwks/--jwt-secret-file (KAFKASM_JWT_SECRET) exclude each other");
   return startProxy({
     host, port, allow,
     token,
@@ -76,6 +125,9 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
     bytesPerSecond: options.bytesPerSecond,
     idleTimeoutMs: options.idleTimeoutMs,
     statsPath: options.stats ? "/stats" : undefined,
+    metricsPath: options.metrics ? "/metrics" : undefined,
+    upstream: upstreamSsl || upstreamSasl ? { ssl: upstreamSsl, sasl: upstreamSasl as SaslConfig | undefined } : undefined,
+    jwt,
     tls,
     apiKeys,
     topics: options.topics?.split(",").map((s) => s.trim()).filter(Boolean),
