@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sleep, spawnChild } from "./bounded.ts";
+import { freePort } from "./net.ts";
 
 /** ../shared/kafka from the repository root. */
 export const kafkaHome = fileURLToPath(new URL("../../../shared/kafka", import.meta.url));
@@ -86,12 +87,6 @@ export function kafkaUnavailableReason(): string {
   return "";
 }
 
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const s = createServer().once("error", reject).listen(0, "127.0.0.1", () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => resolve(p));
-  });
-});
 
 const accepts = (port: number) => new Promise<boolean>((resolve) => {
   const c = createConnection({ host: "127.0.0.1", port });

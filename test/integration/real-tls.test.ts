@@ -7,7 +7,6 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import * as esbuild from "esbuild";
@@ -17,6 +16,7 @@ import { consumeAll } from "../harness/kcat.ts";
 import { bin, bundleSpec, lastJson, root, run } from "../runtimes/runtime-helpers.ts";
 import { makePki, sslListenerProperties, type Pki } from "../transport/certs.ts";
 import { assertExactlyOnceInKeyOrder } from "./helpers.ts";
+import { freePort } from "../harness/net.ts";
 
 const it = kafkaAvailable() && !process.env.KAFKA_BROKERS ? test : test.skip;
 
@@ -91,9 +91,6 @@ it("node: the mutual-TLS listener refuses a client without a certificate, the er
   assert.match(out.error, /requires a client certificate/);
 });
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-});
 
 const WORKER = `
 import { Producer } from "./kafkasm/index.js";

@@ -4,32 +4,17 @@
 // be byte-identical; responses we encode must parse in platformatic to the same values.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Writer } from "../../src/protocol/wire.ts";
-import { encodeResponseFrame, responseHeaderHasTags } from "../../src/protocol/frame.ts";
-import type { Api, ServerApi } from "../../src/protocol/api.ts";
 import { JoinGroup, JoinGroupServer, type JoinGroupResponse } from "../../src/protocol/join-group.ts";
 import { SyncGroup, SyncGroupServer } from "../../src/protocol/sync-group.ts";
 import { Heartbeat, HeartbeatServer } from "../../src/protocol/heartbeat.ts";
 import { LeaveGroup, LeaveGroupServer } from "../../src/protocol/leave-group.ts";
 import { OffsetCommit, OffsetCommitServer } from "../../src/protocol/offset-commit.ts";
 import { OffsetFetch, OffsetFetchServer, type OffsetFetchResponse } from "../../src/protocol/offset-fetch.ts";
+import { hex, ourBody, plt, theirParse } from "./platformatic-oracle.ts";
 
-const root = new URL("../../node_modules/@platformatic/kafka/dist/", import.meta.url).href;
-const plt = (p: string) => import(root + p);
-const { Reader } = await plt("protocol/reader.js");
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const meta = Uint8Array.from([0, 1, 0, 0, 0, 1, 0, 1, 120, 255, 255, 255, 255, 0, 0, 0, 0]);
 
-function ourBody<Req>(api: Api<Req, any>, v: number, req: Req): string {
-  const w = new Writer();
-  api.encodeRequest(w, v, req);
-  return hex(w.finish());
-}
 
-function theirParse(mod: any, api: ServerApi<any, any>, v: number, res: unknown): any {
-  const frame = encodeResponseFrame(api, v, 1, res);
-  return mod.parseResponse(1, api.apiKey, v, Reader.from(Buffer.from(frame.subarray(8 + (responseHeaderHasTags(api, v) ? 1 : 0)))));
-}
 
 test("JoinGroup v0-v9: request bytes match (instance id v5+, reason v8+) and responses parse to the same members and skip_assignment", async () => {
   const protocols = [{ name: "cooperative-sticky", metadata: meta }, { name: "range", metadata: new Uint8Array(0) }];

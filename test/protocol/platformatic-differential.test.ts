@@ -4,9 +4,7 @@
 // (Fetch v4-11 is checked against KafkaJS).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Writer as OurWriter, Reader as OurReader } from "../../src/protocol/wire.ts";
-import { encodeResponseFrame, responseHeaderHasTags } from "../../src/protocol/frame.ts";
-import type { Api, ServerApi } from "../../src/protocol/api.ts";
+import { Reader as OurReader } from "../../src/protocol/wire.ts";
 import { ApiVersions, ApiVersionsServer } from "../../src/protocol/api-versions.ts";
 import { Metadata, MetadataServer, type MetadataResponse } from "../../src/protocol/metadata.ts";
 import { Produce, ProduceServer, type ProduceResponse } from "../../src/protocol/produce.ts";
@@ -14,27 +12,13 @@ import { InitProducerId, InitProducerIdServer } from "../../src/protocol/init-pr
 import { ListOffsets, ListOffsetsServer } from "../../src/protocol/list-offsets.ts";
 import { Fetch, FetchServer, type FetchResponse } from "../../src/protocol/fetch.ts";
 import { encodeTestBatch } from "../fake/batch.ts";
+import { hex, ourBody, plt, theirParse } from "./platformatic-oracle.ts";
 
-const root = new URL("../../node_modules/@platformatic/kafka/dist/", import.meta.url).href;
-const plt = (p: string) => import(root + p);
-const { Reader } = await plt("protocol/reader.js");
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const uuidHex = "0123456789abcdef0123456789abcdef";
 const uuidStr = "01234567-89ab-cdef-0123-456789abcdef";
 const uuid = Uint8Array.from(Buffer.from(uuidHex, "hex"));
 
-function ourBody<Req>(api: Api<Req, any>, v: number, req: Req): string {
-  const w = new OurWriter();
-  api.encodeRequest(w, v, req);
-  return hex(w.finish());
-}
 
-// The response body after the header, as platformatic's connection hands it to parseResponse.
-function theirParse(mod: any, api: ServerApi<any, any>, v: number, res: unknown): any {
-  const frame = encodeResponseFrame(api, v, 1, res);
-  const body = Buffer.from(frame.subarray(8 + (responseHeaderHasTags(api, v) ? 1 : 0)));
-  return mod.parseResponse(1, api.apiKey, v, Reader.from(body));
-}
 
 test("ApiVersions v0-v4: request bytes match, and responses (with feature tags from v3) parse to the same values", async () => {
   for (const v of [0, 1, 2, 3, 4]) {

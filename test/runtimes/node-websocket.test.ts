@@ -2,7 +2,6 @@
 // claim is checked by reading back with kcat (librdkafka), an independent client.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createServer } from "node:net";
 import { WebSocket } from "ws";
 import { startCluster } from "../harness/cluster.ts";
 import { consumeAll, kcatMetadata } from "../harness/kcat.ts";
@@ -14,10 +13,8 @@ import { websocketTransport } from "../../src/transport/websocket.ts";
 import { writable } from "../../src/producer/writable.ts";
 import { lastJson, root, run } from "./runtime-helpers.ts";
 import { join } from "node:path";
+import { freePort } from "../harness/net.ts";
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-});
 const keyed = (n: number, keys = 37) => Array.from({ length: n }, (_, i) => {
   const k = `k${i % keys}`;
   return { key: k, value: `${k}:${i}` };

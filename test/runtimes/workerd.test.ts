@@ -4,7 +4,6 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import * as esbuild from "esbuild";
@@ -13,10 +12,8 @@ import { consumeAll } from "../harness/kcat.ts";
 import { assertExactlyOnceInKeyOrder } from "../integration/helpers.ts";
 import { exitAfterSuite } from "../harness/bounded.ts";
 import { bin, bundleSpec, root } from "./runtime-helpers.ts";
+import { freePort } from "../harness/net.ts";
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-});
 
 const WORKER = `
 import { Producer } from "./kafkasm/index.js";
