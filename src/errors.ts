@@ -13,6 +13,7 @@ export type ClientErrorCode =
   | "DELIVERY_TIMEOUT"        // deliveryTimeoutMs passed before an ack
   | "REQUEST_TIMEOUT"         // no response within requestTimeoutMs
   | "PRODUCER_CLOSED"         // the producer was closed before the record could be delivered
+  | "CONSUMER_CLOSED"         // the consumer was closed (a call after close())
   | "CONNECTION_ERROR"        // the socket could not be opened or was lost
   | "PROTOCOL_ERROR"          // a broker answer that does not parse, or breaks the protocol
   | "UNSUPPORTED_VERSION"     // no API version both sides support

@@ -44,6 +44,13 @@ import { MemoryNetwork, type MemoryEndpoint } from "../../src/transport/memory.t
 import { SaslHandshakeServer } from "../../src/protocol/sasl-handshake.ts";
 import { SaslAuthenticateServer } from "../../src/protocol/sasl-authenticate.ts";
 import type { Transport } from "../../src/transport/transport.ts";
+import { JoinGroupServer } from "../../src/protocol/join-group.ts";
+import { SyncGroupServer } from "../../src/protocol/sync-group.ts";
+import { HeartbeatServer } from "../../src/protocol/heartbeat.ts";
+import { LeaveGroupServer } from "../../src/protocol/leave-group.ts";
+import { OffsetCommitServer } from "../../src/protocol/offset-commit.ts";
+import { OffsetFetchServer } from "../../src/protocol/offset-fetch.ts";
+import { FakeGroupCoordinator } from "./group.ts";
 
 export const ERR = {
   NONE: 0, CORRUPT_MESSAGE: 2, UNKNOWN_TOPIC_OR_PARTITION: 3, NOT_LEADER_OR_FOLLOWER: 6, REQUEST_TIMED_OUT: 7,
@@ -59,6 +66,9 @@ const apis = new Map<number, ServerApi<any, any>>([
   [ApiKey.FindCoordinator, FindCoordinatorServer], [ApiKey.AddPartitionsToTxn, AddPartitionsToTxnServer], [ApiKey.EndTxn, EndTxnServer],
   // No default handler: a test that speaks SASL installs its own (cluster.handle).
   [ApiKey.SaslHandshake, SaslHandshakeServer], [ApiKey.SaslAuthenticate, SaslAuthenticateServer],
+  // Consumer groups: test/fake/group.ts.
+  [ApiKey.JoinGroup, JoinGroupServer], [ApiKey.SyncGroup, SyncGroupServer], [ApiKey.Heartbeat, HeartbeatServer],
+  [ApiKey.LeaveGroup, LeaveGroupServer], [ApiKey.OffsetCommit, OffsetCommitServer], [ApiKey.OffsetFetch, OffsetFetchServer],
 ]);
 
 /** One batch in a partition log: the bytes as a Fetch would return them, and the decoded batch. */
@@ -234,7 +244,11 @@ export class FakeCluster {
     this.handlers.set(ApiKey.FindCoordinator, (ctx) => this.handleFindCoordinator(ctx));
     this.handlers.set(ApiKey.AddPartitionsToTxn, (ctx) => this.handleAddPartitionsToTxn(ctx));
     this.handlers.set(ApiKey.EndTxn, (ctx) => this.handleEndTxn(ctx));
+    this.groups = new FakeGroupCoordinator(this);
   }
+
+  /** The group coordinator (consumer groups). */
+  readonly groups: FakeGroupCoordinator;
 
   /** "host:port" of every broker as advertised (in-memory, or TCP after `listenTcp`), for `brokers` options. */
   get bootstrap(): string[] {
@@ -306,6 +320,7 @@ export class FakeCluster {
 
   /** Stops every broker. */
   close(): void {
+    this.groups.close();
     for (const b of this.brokers) if (b.up) this.brokerDown(b.nodeId);
   }
 
@@ -588,7 +603,18 @@ export class FakeCluster {
     };
   }
 
-  private handleFetch(ctx: RequestContext): FetchResponse {
+  /** Fetch, holding the answer up to max_wait_ms while no partition has data (as a broker's purgatory does). */
+  private async handleFetch(ctx: RequestContext): Promise<FetchResponse> {
+    const deadline = Date.now() + (ctx.request as FetchRequest).maxWaitMs;
+    for (;;) {
+      const res = this.fetchNow(ctx);
+      const any = res.responses.some((t) => t.partitions.some((p) => p.errorCode !== 0 || (p.records?.length ?? 0) > 0));
+      if (any || Date.now() >= deadline || !ctx.broker.up) return res;
+      await new Promise<void>((r) => this.options.setTimeout(r, Math.min(10, deadline - Date.now())));
+    }
+  }
+
+  private fetchNow(ctx: RequestContext): FetchResponse {
     const req = ctx.request as FetchRequest;
     const v = ctx.header.apiVersion;
     const byId = (id: Uint8Array | undefined) => [...this.topics.keys()].find((n) => id && topicIdOf(n).every((b, i) => b === id[i]));
