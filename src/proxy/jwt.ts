@@ -8,6 +8,7 @@
  * `maxTokenLength` are refused before any decoding, keys are capped at MAX_KEYS, claims at
  * MAX_CLAIM_ENTRIES entries.
  */
+import { Buffer } from "node:buffer";
 import { ClientError } from "../errors.ts";
 import type { ProxyClock } from "./clock.ts";
 
