@@ -208,7 +208,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
             o.next = r.offset + 1;
             o.nextEpoch = r.leaderEpoch;
             yield r;
+            // The application asked for the next record: the one before counts as handed and processed.
             this.#group.polled();
+            this.#maybeAutoCommit();
           }
         }
       }
@@ -242,6 +244,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         const last = b.batch.records[b.batch.records.length - 1];
         o.next = last.offset + 1;
         o.nextEpoch = last.leaderEpoch;
+        this.#maybeAutoCommit();
       }
     }
   }

@@ -814,6 +814,18 @@ export function errorResponse(apiKey: number, request: any, code: number): unkno
       return { throttleTimeMs: 0, results: (request as AddPartitionsToTxnRequest).topics.map((t) => ({ name: t.name, results: t.partitions.map((p) => ({ partitionIndex: p, errorCode: code })) })) } satisfies AddPartitionsToTxnResponse;
     case ApiKey.EndTxn:
       return { throttleTimeMs: 0, errorCode: code, producerId: -1, producerEpoch: -1 } satisfies EndTxnResponse;
+    case ApiKey.Heartbeat:
+      return { throttleTimeMs: 0, errorCode: code };
+    case ApiKey.JoinGroup:
+      return { throttleTimeMs: 0, errorCode: code, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId: request.memberId, members: [] };
+    case ApiKey.SyncGroup:
+      return { throttleTimeMs: 0, errorCode: code, protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
+    case ApiKey.LeaveGroup:
+      return { throttleTimeMs: 0, errorCode: code, members: [] };
+    case ApiKey.OffsetCommit:
+      return { throttleTimeMs: 0, topics: request.topics.map((t: any) => ({ name: t.name, partitions: t.partitions.map((p: any) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })) };
+    case ApiKey.OffsetFetch:
+      return { throttleTimeMs: 0, groups: request.groups.map((g: any) => ({ groupId: g.groupId, topics: [], errorCode: code })) };
     case ApiKey.ApiVersions:
       return { errorCode: code, apiKeys: [], throttleTimeMs: 0, supportedFeatures: [], finalizedFeaturesEpoch: -1, finalizedFeatures: [], zkMigrationReady: false } satisfies ApiVersionsResponse;
     default:
