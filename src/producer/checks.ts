@@ -6,6 +6,9 @@
 import { ClientError } from "../errors.ts";
 import type { MetadataResponse, MetadataTopic } from "../protocol/metadata.ts";
 
+// The metrics and hooks (metrics.ts) load with these checks, in the one chunk the producer fetches when it starts.
+export { Metrics } from "./metrics.ts";
+
 function nonsense(what: string): ClientError {
   // Retriable: the request is asked again after a backoff, bounded by the records' timeouts.
   return new ClientError("PROTOCOL_ERROR", `Nonsensical ${what}`, { retriable: true });
