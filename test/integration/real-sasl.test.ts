@@ -1,7 +1,7 @@
 // Client SASL against the real Apache Kafka 3.6.2: a SASL_PLAINTEXT listener enabling PLAIN,
 // SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER (Kafka's unsecured JWT validator: alg "none" tokens),
 // and a SASL_SSL listener with SCRAM-SHA-512, both with connections.max.reauth.ms = 5 s so that
-// every run longer than that re-authenticates (KIP-368). Node, Deno and Bun produce with the `sasl`
+// every run longer than that re-authenticates (KIP-368). Node, Deno, Bun and workerd produce with the `sasl`
 // option; kcat (SASL options) and kafka-console-consumer.sh read back. Skipped without ../shared/kafka
 // and java, and with KAFKA_BROKERS (its listeners are not ours).
 import { test } from "uvu";
@@ -10,6 +10,7 @@ import { exitAfterSuite, within } from "../harness/bounded.ts";
 import { kafkaAvailable, startKafka, type Kafka } from "../harness/kafka.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { bin, lastJson, run } from "../runtimes/runtime-helpers.ts";
+import { startWorker, type Worker } from "../runtimes/workerd-worker.ts";
 import { makePki, sslListenerProperties, type Pki } from "../transport/certs.ts";
 import { assertExactlyOnceInKeyOrder } from "./helpers.ts";
 
@@ -48,14 +49,22 @@ test.before(async () => {
 });
 
 test.after(async () => {
+  worker?.stop();
   await kafka?.stop();
   pki?.remove();
 });
 
-type Runtime = "node" | "deno" | "bun";
+type Runtime = "node" | "deno" | "bun" | "workerd";
 const PROGRAM = "test/integration/real-sasl-produce.ts";
 interface Out { ok: boolean; count: number; tokens: number; ms: number; runtime: string; error: string; code: string; retriable: boolean }
+let worker: Worker | undefined;
 async function produce(runtime: Runtime, listener: string, topic: string, count: number, options: unknown, durationMs = 0, maxBlockMs = 30_000): Promise<Out> {
+  if (runtime === "workerd") {
+    worker ??= await startWorker({ trustedCertificates: [pki!.ca] });
+    const o = options as { ssl?: unknown };
+    // workerd dials TLS only with ssl: true, trusting the CA from its own config (it has no per-connection ca).
+    return await worker.produce(kafka!.listeners[listener]!, topic, count, { ...o, ...(o.ssl ? { ssl: true } : {}), maxBlockMs }) as Out;
+  }
   const args = [kafka!.listeners[listener]!, topic, String(count), JSON.stringify(options), String(durationMs), String(maxBlockMs)];
   const r = runtime === "deno" ? await run(bin("deno"), ["run", "--quiet", "--no-prompt", "--allow-net=127.0.0.1", PROGRAM, ...args])
     : runtime === "bun" ? await run(bin("bun"), [PROGRAM, ...args])
@@ -70,11 +79,11 @@ const kcatPlain = () => ({ "security.protocol": "sasl_plaintext", "sasl.mechanis
 const kcatScramSsl = () => ({ "security.protocol": "sasl_ssl", "ssl.ca.location": pki!.caFile, "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": SCRAM.name, "sasl.password": SCRAM.password });
 
 const cases: [string, Runtime[], string, () => unknown][] = [
-  ["PLAIN", ["node", "deno", "bun"], "SASL_PLAINTEXT", () => plain()],
-  ["SCRAM-SHA-256", ["node", "deno", "bun"], "SASL_PLAINTEXT", () => scram(256)],
-  ["SCRAM-SHA-512", ["node", "deno", "bun"], "SASL_PLAINTEXT", () => scram(512)],
-  ["OAUTHBEARER", ["node", "deno", "bun"], "SASL_PLAINTEXT", () => oauth()],
-  ["SASL_SSL SCRAM-SHA-512", ["node", "deno", "bun"], "SASL_SSL", () => ({ ...scram(512), ssl: { ca: pki!.ca } })],
+  ["PLAIN", ["node", "deno", "bun", "workerd"], "SASL_PLAINTEXT", () => plain()],
+  ["SCRAM-SHA-256", ["node", "deno", "bun", "workerd"], "SASL_PLAINTEXT", () => scram(256)],
+  ["SCRAM-SHA-512", ["node", "deno", "bun", "workerd"], "SASL_PLAINTEXT", () => scram(512)],
+  ["OAUTHBEARER", ["node", "deno", "bun", "workerd"], "SASL_PLAINTEXT", () => oauth()],
+  ["SASL_SSL SCRAM-SHA-512", ["node", "deno", "bun", "workerd"], "SASL_SSL", () => ({ ...scram(512), ssl: { ca: pki!.ca } })],
 ];
 
 for (const [name, runtimes, listener, options] of cases) {

@@ -5,18 +5,13 @@
 // ../shared/kafka and java, and with KAFKA_BROKERS (its listeners are not ours).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
-import * as esbuild from "esbuild";
 import { exitAfterSuite, within } from "../harness/bounded.ts";
 import { kafkaAvailable, startKafka, type Kafka } from "../harness/kafka.ts";
 import { consumeAll } from "../harness/kcat.ts";
-import { bin, bundleSpec, lastJson, root, run } from "../runtimes/runtime-helpers.ts";
+import { bin, lastJson, run } from "../runtimes/runtime-helpers.ts";
+import { startWorker } from "../runtimes/workerd-worker.ts";
 import { makePki, sslListenerProperties, type Pki } from "../transport/certs.ts";
 import { assertExactlyOnceInKeyOrder } from "./helpers.ts";
-import { freePort } from "../harness/net.ts";
 
 const it = kafkaAvailable() && !process.env.KAFKA_BROKERS ? test : test.skip;
 
@@ -92,81 +87,17 @@ it("node: the mutual-TLS listener refuses a client without a certificate, the er
 });
 
 
-const WORKER = `
-import { Producer } from "./kafkasm/index.js";
-export default {
-  async fetch(request) {
-    const url = new URL(request.url);
-    const topic = url.searchParams.get("topic");
-    const count = Number(url.searchParams.get("count"));
-    let producer;
-    try {
-      producer = new Producer({ brokers: [url.searchParams.get("broker")], lingerMs: 5, ssl: JSON.parse(url.searchParams.get("ssl")), maxBlockMs: 10000 });
-      const records = [];
-      for (let i = 0; i < count; i++) records.push({ topic, key: "k" + (i % 37), value: "k" + (i % 37) + ":" + i });
-      const metas = await producer.sendBatch(records);
-      return Response.json({ ok: true, count: metas.length });
-    } catch (e) {
-      return Response.json({ ok: false, error: String(e && e.message || e), code: e && e.code });
-    } finally {
-      await producer?.close({ timeoutMs: 5000 });
-    }
-  },
-};
-`;
-
 it("workerd: ssl: true dials with secureTransport on and produces to the SSL listener (the test CA in workerd's trustedCertificates); cert/key are refused with INVALID_CONFIG", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "kafkasm-workerd-tls-"));
-  let child: ChildProcess | undefined;
-  let stderr = "";
+  const worker = await startWorker({ trustedCertificates: [pki!.ca] });
   try {
-    const spec = await bundleSpec("src/workerd.ts");
-    await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...spec, outdir: join(dir, "kafkasm") });
-    const files: string[] = [];
-    const walk = (d: string) => { for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : files.push(relative(dir, join(d, e.name))); };
-    walk(join(dir, "kafkasm"));
-    writeFileSync(join(dir, "worker.js"), WORKER);
-    const port = await freePort();
-    const modules = [`(name = "worker.js", esModule = embed "worker.js")`,
-      ...files.map((f) => f.endsWith(".wasm") ? `(name = "${f}", wasm = embed "${f}")` : `(name = "${f}", esModule = embed "${f}")`)];
-    writeFileSync(join(dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "loopback", network = (allow = ["local"], tlsOptions = (trustedCertificates = [${JSON.stringify(pki!.ca)}]))),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [ ${modules.join(",\n    ")} ],
-  compatibilityDate = "2025-01-01",
-  globalOutbound = "loopback",
-);
-`);
-    child = spawn(bin("workerd"), ["serve", join(dir, "config.capnp")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-    child.stderr!.on("data", (d) => (stderr += d));
-    const base = `http://127.0.0.1:${port}/`;
-    const ask = async (q: Record<string, string>) => {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        try {
-          const r = await fetch(`${base}?${new URLSearchParams(q)}`, { signal: AbortSignal.timeout(60_000) });
-          return await r.json() as { ok: boolean; count?: number; error?: string; code?: string };
-        } catch (e) {
-          if (Date.now() > deadline || child!.exitCode !== null) throw new Error(`workerd: ${(e as Error).message} ${stderr.slice(-2000)}`);
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-    };
-    const ok = await ask({ broker: kafka!.listeners.SSL!, topic: "tls-workerd", count: "1000", ssl: "true" });
-    assert.ok(ok.ok, `${JSON.stringify(ok)} ${stderr.slice(-2000)}`);
+    const ok = await worker.produce(kafka!.listeners.SSL!, "tls-workerd", 1000, { ssl: true });
+    assert.ok(ok.ok, JSON.stringify(ok));
     assertExactlyOnceInKeyOrder(await consumeAll(kafka!.listeners.SSL!, "tls-workerd", { count: 1000, config: kcatSsl(), timeoutMs: 30_000 }), 1000);
-    const refused = await ask({ broker: kafka!.listeners.MTLS!, topic: "tls-workerd-mtls", count: "1", ssl: JSON.stringify({ cert: pki!.client.cert, key: pki!.client.key }) });
+    const refused = await worker.produce(kafka!.listeners.MTLS!, "tls-workerd-mtls", 1, { ssl: { cert: pki!.client.cert, key: pki!.client.key } });
     assert.is(refused.code, "INVALID_CONFIG");
     assert.match(refused.error!, /no client certificates/);
   } finally {
-    child?.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
+    worker.stop();
   }
 });
 
