@@ -3,7 +3,7 @@
  * A chunk of its own (test/protocol/bundle.test.ts): the producer imports it when it starts, so it
  * loads while the first connection opens and the browser's up-front bundle does not carry it.
  */
-import { ClientError } from "../errors.ts";
+import { ClientError, type KafkasmError } from "../errors.ts";
 import type { MetadataResponse, MetadataTopic } from "../protocol/metadata.ts";
 
 // The metrics and hooks (metrics.ts) load with these checks, in the one chunk the producer fetches when it starts.
@@ -45,4 +45,22 @@ export function checkProducerId(res: { errorCode: number; producerId: number; pr
   if (res.errorCode === 0 && (res.producerId < 0 || res.producerEpoch < 0)) {
     throw nonsense(`InitProducerId answer: ProducerId ${res.producerId}, epoch ${res.producerEpoch} without an error`);
   }
+}
+
+/** BUFFER_EXHAUSTED for a record that cannot wait: records waiting (for metadata or buffer room, the codec being loaded) already hold `waiting` bytes. */
+export function waitQueueFull(topic: string, head: { partitions: unknown[] | null } | undefined, waiting: number, used: number, bufferMemory: number): ClientError {
+  const why = head?.partitions == null ? `metadata of topic ${JSON.stringify(topic)}` : "room in bufferMemory";
+  return new ClientError("BUFFER_EXHAUSTED",
+    `Cannot send: records waiting for ${why} already hold ${waiting} bytes of bufferMemory ${bufferMemory} (besides ${used} bytes in batches)`);
+}
+
+/** Why a record waited longer than maxBlockMs (the codec being loaded): its topic's metadata, or buffer room. */
+export function blocked(topic: string, t: { partitions: unknown[] | null; error?: KafkasmError | null } | undefined, lastError: KafkasmError | null | undefined,
+  ms: number, used: number, bufferMemory: number): ClientError {
+  if (!t || t.partitions === null) {
+    const why = t?.error ?? lastError;
+    return new ClientError("DELIVERY_TIMEOUT",
+      `Cannot send to topic ${JSON.stringify(topic)}: it is not in the metadata after maxBlockMs ${ms}${why ? ` (${why.message})` : ""}`, { cause: why });
+  }
+  return new ClientError("BUFFER_EXHAUSTED", `Cannot send: bufferMemory ${bufferMemory} bytes stayed full for maxBlockMs ${ms} (${used} bytes pending)`);
 }

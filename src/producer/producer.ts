@@ -105,6 +105,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   /** Created by initTransactions(), which loads transactions.ts on demand (most producers never need it). */
   #txn: TransactionManager | null = null;
   #codec: Codec | undefined;
+  /** checks.ts, loaded with the codec: also words the rarer errors (waiting for metadata or buffer room). */
+  #checks: Awaited<ReturnType<typeof loadChecks>> | undefined;
   #startError: KafkasmError | undefined;
   #bufferUsed = 0;
   /** Bytes of the records in #waiting (see waitingSize), bounded by bufferMemory. */
@@ -187,6 +189,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       // metrics.ts travels in the checks chunk: no request of its own.
       const [codec, checks] = await Promise.all([getCodec(), loadChecks()]);
       this.#sender.obs = new checks.Metrics(this.#clock, hooks);
+      this.#checks = checks;
       let compression: CompressionCodec | null = null;
       if (this.#config.compression !== "none") {
         const { loadCompressionCodec } = await import("../compression/index.ts");
@@ -638,25 +641,19 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   }
 
   #waitQueueFullError(): KafkasmError {
-    const head = this.#waiting.record(this.#waitHead) as ProducerRecord<K, V>;
-    const why = this.#codec === undefined ? "the codec to load"
-      : this.#metadata.topics.get(head.topic)?.partitions == null ? `metadata of topic ${JSON.stringify(head.topic)}`
-      : "room in bufferMemory";
-    return new ClientError("BUFFER_EXHAUSTED",
-      `Cannot send: records waiting for ${why} already hold ${this.#waitingBytes} bytes of bufferMemory ${this.#config.bufferMemory} (besides ${this.#bufferUsed} bytes in batches)`);
+    return this.#codec === undefined
+      ? new ClientError("BUFFER_EXHAUSTED", `Cannot send: records waiting for the codec to load already hold ${this.#waitingBytes} bytes of bufferMemory ${this.#config.bufferMemory}`)
+      : this.#checks!.waitQueueFull(this.#topicOfHead(), this.#metadata.topics.get(this.#topicOfHead()), this.#waitingBytes, this.#bufferUsed, this.#config.bufferMemory);
+  }
+
+  #topicOfHead(): string {
+    return (this.#waiting.record(this.#waitHead) as ProducerRecord<K, V>).topic;
   }
 
   #blockedError(record: ProducerRecord<K, V>): KafkasmError {
     const ms = this.#config.maxBlockMs;
     if (this.#codec === undefined) return this.#startError ?? new ClientError("BUFFER_EXHAUSTED", `Cannot send: the codec did not load within maxBlockMs ${ms}`);
-    const t: TopicState | undefined = this.#metadata.topics.get(record.topic);
-    if (!t || t.partitions === null) {
-      const why = t?.error ?? this.#metadata.lastError;
-      return new ClientError("DELIVERY_TIMEOUT",
-        `Cannot send to topic ${JSON.stringify(record.topic)}: it is not in the metadata after maxBlockMs ${ms}${why ? ` (${why.message})` : ""}`, { cause: why });
-    }
-    return new ClientError("BUFFER_EXHAUSTED",
-      `Cannot send: bufferMemory ${this.#config.bufferMemory} bytes stayed full for maxBlockMs ${ms} (${this.#bufferUsed} bytes pending)`);
+    return this.#checks!.blocked(record.topic, this.#metadata.topics.get(record.topic), this.#metadata.lastError, ms, this.#bufferUsed, this.#config.bufferMemory);
   }
 }
 

@@ -37,39 +37,12 @@ export function writable<K = string | Uint8Array, V = string | Uint8Array>(
   if (!Number.isInteger(maxPending) || maxPending < 1) {
     throw new ClientError("INVALID_CONFIG", `Cannot create writable: maxPending must be a positive integer, got ${String(maxPending)}`);
   }
-  let pending = 0;
-  let failure: KafkasmError | undefined;
-  let wake: (() => void) | undefined;
-  let controllerRef: WritableStreamDefaultController | undefined;
-
-  const settled = (error: KafkasmError | null) => {
-    pending--;
-    if (error && !failure) {
-      failure = error;
-      controllerRef?.error(error);
-    }
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  const waitFor = async (cond: () => boolean) => {
-    while (!cond() && !failure) await new Promise<void>((r) => (wake = r));
-    if (failure) throw failure;
-  };
-
+  let sink: { write(chunk: WritableRecord<K, V>): Promise<void>; close(): Promise<void> };
   return new WritableStream<WritableRecord<K, V>>({
-    start(controller) {
-      controllerRef = controller;
-    },
-    async write(chunk) {
-      if (failure) throw failure;
-      const record = (chunk.topic === undefined ? { ...chunk, topic } : chunk) as ProducerRecord<K, V>;
-      pending++;
-      producer.send(record, settled);
-      if (pending >= maxPending) await waitFor(() => pending < maxPending);
-    },
-    async close() {
-      await waitFor(() => pending === 0);
-    },
+    // The sink is a chunk of its own, loaded as the stream starts (writes wait for it): the browser's
+    // up-front bundle carries only the option checks (test/protocol/bundle.test.ts).
+    start: (controller) => import("./writable-sink.ts").then((m) => { sink = m.sink(producer, topic, maxPending, controller); }),
+    write: (chunk) => sink.write(chunk),
+    close: () => sink.close(),
   }, { highWaterMark: 1 });
 }
