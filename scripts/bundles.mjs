@@ -10,6 +10,12 @@ const browserWasmSource = {
 export const bundles = [
   { entryPoints: ["src/index.ts"], outfile: "dist/node/index.js", platform: "node", target: "node20", external: ["ws"] },
   { entryPoints: ["src/codec.ts"], outfile: "dist/node/codec.js", platform: "node", target: "node20" },
+  // kafkasm/consumer: a separate entry so the browser producer bundle never carries the consumer.
+  { entryPoints: ["src/consumer/index.ts"], outfile: "dist/node/consumer.js", platform: "node", target: "node20" },
+  { entryPoints: ["src/consumer/deno.ts"], outdir: "dist/deno", entryNames: "consumer", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022" },
+  { entryPoints: ["src/consumer/bun.ts"], outdir: "dist/bun", entryNames: "consumer", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022" },
+  { entryPoints: ["src/consumer/workerd.ts"], outdir: "dist/workerd", entryNames: "consumer", assetNames: "[name]", chunkNames: "chunks/[name]-[hash]",
+    splitting: true, loader: { ".wasm": "copy" }, platform: "neutral", target: "es2022", external: ["cloudflare:sockets"] },
   { entryPoints: ["src/cli/main.ts"], outfile: "dist/node/cli.js", platform: "node", target: "node20", external: ["ws"] },
   { entryPoints: ["src/proxy/proxy.ts"], outfile: "dist/node/proxy.js", platform: "node", target: "node20", external: ["ws"] },
   // Browser: minified ESM; compression codecs are split into chunks loaded on first use (bench/size.ts);

@@ -176,6 +176,7 @@ const spec = {
   offset: { type: "string", default: "beginning", valueName: "beginning|end|N", description: "where to start in each partition" },
   count: { type: "number", integer: true, min: 1, valueName: "N", description: "stop after N records, waiting for them (default: read to the current end)" },
   binary: { type: "boolean", description: "key, value and header values as base64 instead of UTF-8" },
+  group: { type: "string", valueName: "G", description: "join consumer group G (committed offsets, partitions shared with its other members; runs until Ctrl-C, which leaves the group)" },
   "timeout-ms": { type: "number", default: 30000, integer: true, min: 1, valueName: "N", description: "with --count: give up after N ms without a new record" },
 } as const satisfies OptionSpecs;
 
@@ -209,6 +210,7 @@ export async function run(argv: string[]): Promise<number> {
   else if (/^\d+$/.test(options.offset)) offset = Number(options.offset);
   else throw new UsageError(`Option --offset expects beginning, end or a non-negative integer, got "${options.offset}"`);
   const { nodeTransport } = await import("../transport/node.ts");
+  if (options.group !== undefined) return runGroup(options, nodeTransport);
   const out = process.stdout;
   let pending = "";
   const flush = async () => {
@@ -225,5 +227,33 @@ export async function run(argv: string[]): Promise<number> {
     if (pending.length > 65536) await flush();
   }
   await flush();
+  return 0;
+}
+
+/**
+ * `--group G`: a group member (src/consumer) printing JSON lines; auto-commit of what was printed.
+ * Ctrl-C (SIGINT/SIGTERM) closes it: commit, onPartitionsRevoked, LeaveGroup, then exit 0.
+ */
+async function runGroup(options: { brokers: string; topic: string; group?: string; offset: string; count?: number; binary?: boolean }, transport: Transport): Promise<number> {
+  if (options.offset !== "beginning" && options.offset !== "end") throw new UsageError("Option --offset with --group expects beginning or end (where to start without a committed offset)");
+  const { Consumer } = await import("../consumer/consumer.ts");
+  const consumer = new Consumer({ brokers: parseBrokers(options.brokers), transport, groupId: options.group!, topics: [options.topic], clientId: "kafkasm-consume",
+    autoOffsetReset: options.offset === "beginning" ? "earliest" : "latest",
+    onPartitionsAssigned: (l) => { process.stderr.write(`assigned ${l.map((t) => `${t.topic}-${t.partition}`).join(" ") || "(none)"}\n`); },
+    onPartitionsRevoked: (l) => { process.stderr.write(`revoked ${l.map((t) => `${t.topic}-${t.partition}`).join(" ")}\n`); } });
+  const stop = () => { void consumer.close(); };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let n = 0;
+  try {
+    for await (const r of consumer) {
+      if (!process.stdout.write(formatRecord(r, options.binary === true) + "\n")) await new Promise<void>((resolve) => process.stdout.once("drain", resolve));
+      if (options.count !== undefined && ++n >= options.count) break;
+    }
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    await consumer.close();
+  }
   return 0;
 }

@@ -10,6 +10,7 @@
  * application (what commits store). Seek, pause and revocation bump the partition's `version`, which
  * invalidates fetches in flight and records buffered for it.
  */
+import { loadCodec } from "../../bindings/codec.ts";
 import { Brokers } from "../client/brokers.ts";
 import { systemClock, type Clock, type TimerHandle } from "../client/clock.ts";
 import type { Connection } from "../client/connection.ts";
@@ -94,6 +95,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   #closing: Promise<void> | undefined;
   #lastCommitAt: number;
   #backoffUntil = new Map<number, number>();
+  /** The WASM codec, loaded at the first poll so that batch CRCs are checked in WASM (JS if it cannot load). */
+  #codec: Promise<unknown> | undefined;
   #callbacks: { assigned?: RebalanceCallback; revoked?: RebalanceCallback; lost?: RebalanceCallback };
 
   constructor(options: ConsumerOptions) {
@@ -279,6 +282,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** The next records, or null once closed. Throws the consumer's fatal error. */
   async #poll(): Promise<Buffered[] | null> {
     this.#group.polled();
+    await (this.#codec ??= loadCodec().catch(() => undefined));
     for (;;) {
       if (this.#closed) return null;
       if (this.#error) throw this.#error;
