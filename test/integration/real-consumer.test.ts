@@ -37,7 +37,7 @@ it("kcat -G members and kafkasm members in one group share the partitions, each 
   const a = consumer("mixed", "shared"), b = consumer("mixed", "shared");
   const seenA: ConsumerRecord[] = [], seenB: ConsumerRecord[] = [];
   const da = drain(a, seenA), db = drain(b, seenB);
-  const kcat = spawnChild("kcat", ["-b", kafka!.bootstrap, "-G", "mixed", "-q", "-J", "-X", "auto.offset.reset=earliest", "-X", "session.timeout.ms=6000", "shared"]);
+  const kcat = spawnChild("kcat", ["-b", kafka!.bootstrap, "-G", "mixed", "-q", "-u", "-J", "-X", "auto.offset.reset=earliest", "-X", "session.timeout.ms=6000", "shared"]);
   try {
     await until(() => a.assignment().length > 0 && b.assignment().length > 0 && a.assignment().length + b.assignment().length < 6, 60_000,
       `the three members to share (kafkasm owns ${a.assignment().length}+${b.assignment().length}; kcat: ${kcat.stderr.slice(-500)})`);
