@@ -18,6 +18,8 @@ export const bundles = [
     splitting: true, loader: { ".wasm": "copy" }, platform: "neutral", target: "es2022", external: ["cloudflare:sockets"] },
   { entryPoints: ["src/cli/main.ts"], outfile: "dist/node/cli.js", platform: "node", target: "node20", external: ["ws"] },
   { entryPoints: ["src/proxy/proxy.ts"], outfile: "dist/node/proxy.js", platform: "node", target: "node20", external: ["ws"] },
+  // kafkasm/otel: one neutral file for every runtime; @opentelemetry/api is the application's (peer dependency).
+  { entryPoints: ["src/otel.ts"], outfile: "dist/otel/index.js", platform: "neutral", target: "es2022", external: ["@opentelemetry/api"] },
   // Browser: minified ESM; compression codecs are split into chunks loaded on first use (bench/size.ts);
   // the codec's WASM is a file next to the bundle, fetched on first use (bindings/wasm-source.browser.ts).
   { entryPoints: ["src/browser.ts"], outdir: "dist/browser", entryNames: "kafkasm", chunkNames: "chunks/[name]-[hash]",
