@@ -1,7 +1,7 @@
 /** `kafkasm/consumer` for Deno: the consumer with `Deno.connect` as the default transport. */
-import { denoTransport } from "../transport/deno.ts";
-import { setDefaultConsumerTransport } from "./consumer.ts";
+import { denoTransport } from "./transport/deno.ts";
+import { setDefaultConsumerTransport } from "./consumer/consumer.ts";
 
 setDefaultConsumerTransport(denoTransport);
 
-export * from "./public.ts";
+export * from "./consumer/public.ts";

@@ -1,7 +1,7 @@
 /** `kafkasm/consumer` for Node: the consumer with `node:net` as the default transport. */
-import { nodeTransport } from "../transport/node.ts";
-import { setDefaultConsumerTransport } from "./consumer.ts";
+import { nodeTransport } from "./transport/node.ts";
+import { setDefaultConsumerTransport } from "./consumer/consumer.ts";
 
 setDefaultConsumerTransport(nodeTransport);
 
-export * from "./public.ts";
+export * from "./consumer/public.ts";
