@@ -16,6 +16,8 @@ export const commands: Readonly<Record<string, string>> = {
   perf: "producer throughput and latency test (like kafka-producer-perf-test)",
   consume: "read records back from a topic",
   proxy: "WebSocket-to-Kafka proxy for browser producers",
+  "verifiable-producer": "Apache Kafka's VerifiableProducer contract (JSON-lines events for system tests)",
+  top: "live view of a producer's or a proxy's metrics (throughput, latency, errors)",
 };
 
 function mainHelp(): string {
