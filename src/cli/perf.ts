@@ -182,6 +182,48 @@ function throttle(throughput: number, sent: number, start: number): boolean {
   return throughput > 0 && (sent & 63) === 0 && sent / throughput > (now() - start) / 1000 + 0.002;
 }
 
+/** One point of `--plot`: a progress window ending `t` seconds after the start. */
+export interface PerfPoint { t: number; recordsPerSec: number; mbPerSec: number; avgMs: number; maxMs: number }
+
+const xmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/**
+ * A self-contained SVG (no dependency, no script) of a perf run over time: throughput (records/s) in
+ * the upper panel, latency (window average and maximum, ms) in the lower one; each series is a
+ * `<polyline data-series="…">` so that tools (and the test) can read the points back.
+ */
+export function perfSvg(points: readonly PerfPoint[], title: string): string {
+  const W = 760, H = 200, left = 70, right = 20, gap = 50, top = 40;
+  const tMax = Math.max(1e-9, ...points.map((p) => p.t));
+  const x = (t: number) => (left + (t / tMax) * (W - left - right)).toFixed(1);
+  const out: string[] = [];
+  const panel = (y0: number, label: string, series: { name: string; color: string; values: number[] }[]) => {
+    const finite = series.flatMap((s) => s.values.filter(Number.isFinite));
+    const vMax = Math.max(1e-9, ...finite);
+    const y = (v: number) => (y0 + H - (v / vMax) * H).toFixed(1);
+    out.push(`<text x="${left}" y="${y0 - 8}" font-size="13" font-weight="bold">${xmlEscape(label)}</text>`,
+      `<line x1="${left}" y1="${y0 + H}" x2="${W - right}" y2="${y0 + H}" stroke="#718096"/>`,
+      `<line x1="${left}" y1="${y0}" x2="${left}" y2="${y0 + H}" stroke="#718096"/>`,
+      `<text x="${left - 6}" y="${y0 + 10}" font-size="11" text-anchor="end">${xmlEscape(vMax.toPrecision(3))}</text>`,
+      `<text x="${left - 6}" y="${y0 + H}" font-size="11" text-anchor="end">0</text>`,
+      `<text x="${W - right}" y="${y0 + H + 14}" font-size="11" text-anchor="end">${xmlEscape(tMax.toFixed(1))} s</text>`);
+    series.forEach((s, i) => {
+      const pts = points.map((p, j) => [p.t, s.values[j]!] as const).filter(([, v]) => Number.isFinite(v));
+      out.push(`<polyline data-series="${s.name}" fill="none" stroke="${s.color}" stroke-width="1.5" points="${pts.map(([t, v]) => `${x(t)},${y(v)}`).join(" ")}"/>`,
+        `<text x="${left + 10 + i * 140}" y="${y0 + H + 14}" font-size="11" fill="${s.color}">${xmlEscape(s.name)}</text>`);
+    });
+  };
+  out.push(`<text x="10" y="20" font-size="15" font-weight="bold">${xmlEscape(title)}</text>`);
+  panel(top + 10, "throughput (records/s)", [{ name: "recordsPerSec", color: "#2b6cb0", values: points.map((p) => p.recordsPerSec) }]);
+  panel(top + 10 + H + gap, "latency (ms)", [
+    { name: "avgMs", color: "#2f855a", values: points.map((p) => p.avgMs) },
+    { name: "maxMs", color: "#c53030", values: points.map((p) => p.maxMs) },
+  ]);
+  const height = top + 10 + 2 * H + gap + 30;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif">\n` +
+    `<rect width="100%" height="100%" fill="white"/>\n${out.join("\n")}\n</svg>\n`;
+}
+
 const spec = {
   brokers: { type: "string", required: true, valueName: "H:P[,H:P]", description: "bootstrap brokers" },
   topic: { type: "string", required: true, valueName: "T", description: "topic to produce to" },
@@ -193,6 +235,7 @@ const spec = {
   throughput: { type: "number", default: -1, valueName: "N", description: "records/s to aim for; -1 = unthrottled" },
   "linger-ms": { type: "number", default: 5, integer: true, min: 0, valueName: "N", description: "batch linger" },
   "batch-size": { type: "number", default: 1048576, integer: true, min: 1, valueName: "B", description: "batch size in bytes" },
+  plot: { type: "string", valueName: "FILE.svg", description: "write an SVG of throughput and latency over time, and the JSON result next to it (FILE.json)" },
 } as const satisfies OptionSpecs;
 
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -216,11 +259,16 @@ export async function run(argv: string[]): Promise<number> {
     ...(o.compression === "none" ? {} : { compression: o.compression as "gzip" }),
   });
   const tty = process.stderr.isTTY;
+  const points: PerfPoint[] = [];
+  const started = performance.now();
   let result: PerfResult;
   try {
     result = await runPerf(producer as unknown as PerfProducer, {
       topic: o.topic, records: o.records, recordSize: o.recordSize, throughput: o.throughput,
+      // With --plot, twice a second so that short runs still draw a curve.
+      progressIntervalMs: o.plot === undefined ? 1000 : 500,
       onProgress: (p) => {
+        if (o.plot !== undefined) points.push({ t: (performance.now() - started) / 1000, recordsPerSec: p.recordsPerSec, mbPerSec: p.mbPerSec, avgMs: p.avgMs, maxMs: p.maxMs });
         const line = `${fmt(p.done).padStart(12)} records  ${fmt(p.recordsPerSec).padStart(10)} rec/s  ${fmt(p.mbPerSec, 1).padStart(7)} MB/s  ` +
           `latency avg ${Number.isNaN(p.avgMs) ? "-" : fmt(p.avgMs, 2)} ms, max ${fmt(p.maxMs, 2)} ms`;
         process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
@@ -234,10 +282,20 @@ export async function run(argv: string[]): Promise<number> {
     `latency p50 ${fmt(result.p50Ms, 2)} ms, p99 ${fmt(result.p99Ms, 2)} ms, avg ${fmt(result.avgMs, 2)} ms, max ${fmt(result.maxMs, 2)} ms\n`);
   if (result.failed) process.stderr.write(`${fmt(result.failed)} records failed; first: ${result.firstError}\n`);
   const round = (n: number, d = 3) => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : null);
-  process.stdout.write(JSON.stringify({
+  const summary = JSON.stringify({
     records: result.records, recordsPerSec: round(result.recordsPerSec, 0), mbPerSec: round(result.mbPerSec, 2),
     p50Ms: round(result.p50Ms), p99Ms: round(result.p99Ms), avgMs: round(result.avgMs), maxMs: round(result.maxMs),
     failed: result.failed, seconds: round(result.seconds),
-  }) + "\n");
+  });
+  if (o.plot !== undefined) {
+    // A run shorter than one window has no progress point: plot the whole run as one.
+    if (points.length === 0) points.push({ t: result.seconds, recordsPerSec: result.recordsPerSec, mbPerSec: result.mbPerSec, avgMs: result.avgMs, maxMs: result.maxMs });
+    const { writeFileSync } = await import("node:fs");
+    const jsonPath = o.plot.replace(/\.svg$/i, "") + ".json";
+    writeFileSync(o.plot, perfSvg(points, `kafkasm perf: ${o.topic}, ${fmt(o.records)} × ${o.recordSize} B, acks ${o.acks}`));
+    writeFileSync(jsonPath, JSON.stringify({ ...JSON.parse(summary), series: points }, null, 1) + "\n");
+    process.stderr.write(`plot: ${o.plot}, ${jsonPath}\n`);
+  }
+  process.stdout.write(summary + "\n");
   return result.failed ? 1 : 0;
 }
