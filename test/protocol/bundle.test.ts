@@ -60,6 +60,10 @@ test("broker-answer checks (checks.ts) are a chunk loaded on demand", () => {
   assertLoadedOnDemand(["src/producer/checks.ts"]);
 });
 
+test("the writable() sink (writable-sink.ts) is a chunk loaded on demand", () => {
+  assertLoadedOnDemand(["src/producer/writable-sink.ts"]);
+});
+
 test("what a page loads before it produces (entry + static chunks + the codec's .wasm, each gzipped -9) fits the 25 KiB budget", () => {
   assert.ok([...loaded].some((p) => p.endsWith(".wasm")), "the codec's WASM is a file the page fetches, and it is counted");
   const bytes = [...loaded].reduce((n, p) => n + gzipSync(result.outputFiles.find((f) => f.path === join(root, p))!.contents, { level: 9 }).length, 0);
