@@ -6,11 +6,16 @@
  * in the record's headers, so the consumer of the record continues the trace (`extractContext`).
  *
  * @example
+ * ```ts
  * import { Producer } from "kafkasm";
  * import { instrumentProducer, extractContext } from "kafkasm/otel";
+ * import { SpanKind, trace } from "@opentelemetry/api";
  * const producer = instrumentProducer(new Producer({ brokers: ["localhost:9092"] }));
- * await producer.send({ topic: "clicks", value: "…" }); // a span "send clicks"; headers.traceparent set
- * // consumer side: tracer.startSpan("process clicks", { kind: SpanKind.CONSUMER }, extractContext(record.headers))
+ * await producer.send({ topic: "clicks", value: "{}" }); // a span "send clicks"; headers.traceparent set
+ * // The consumer's span continues the trace from the record's headers:
+ * const headers = { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" };
+ * trace.getTracer("app").startSpan("process clicks", { kind: SpanKind.CONSUMER }, extractContext(headers)).end();
+ * ```
  */
 import {
   context as contextApi, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags,

@@ -146,6 +146,9 @@ test.before(async () => {
   }
   mkdirSync(join(dir, "node_modules"));
   symlinkSync(root, join(dir, "node_modules/kafkasm"), "dir");
+  // kafkasm/otel's peer dependency, as an application using it installs it.
+  mkdirSync(join(dir, "node_modules/@opentelemetry"));
+  symlinkSync(join(root, "node_modules/@opentelemetry/api"), join(dir, "node_modules/@opentelemetry/api"), "dir");
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
