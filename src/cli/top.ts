@@ -220,7 +220,8 @@ async function watchProducer(brokers: string[], topic: string, acks: 0 | 1 | "al
   let before: ProducerMetrics | undefined;
   let code = 0;
   try {
-    while (producer.metrics() === undefined && !signal.aborted) await sleep(10);
+    // The first interval starts with the first acknowledgement (or failure), not with connecting.
+    while (!((producer.metrics()?.recordsSent ?? 0) > 0 || failed > 0) && !signal.aborted) await sleep(10);
     before = producer.metrics();
     rtts = [];
     while (!signal.aborted) {
