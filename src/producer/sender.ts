@@ -44,6 +44,18 @@ export interface SenderHooks {
   urgent(): boolean;
 }
 
+/**
+ * Idempotence: whether the partition must not put another batch in flight now. Recovering from a
+ * failure, it resends one batch at a time; at most 5 in flight; and until the batch at sequence 0
+ * is acknowledged, the partition may hold no state for this producer, when a broker accepts any
+ * first sequence: a later batch could land while the first fails (NOT_LEADER on a new topic), which
+ * reorders and then strands the first (OUT_OF_ORDER_SEQUENCE_NUMBER on Kafka 3.6), so it goes alone.
+ */
+function idempotentHold(tp: PartitionState): boolean {
+  const n = tp.inFlight.length;
+  return n > 0 && (tp.recovering || n >= MAX_IDEMPOTENT_IN_FLIGHT || tp.inFlight[0].baseSequence === 0);
+}
+
 export class Sender {
   /** Partitions with queued or in-flight batches. */
   readonly active = new Set<PartitionState>();
@@ -180,8 +192,7 @@ export class Sender {
         // pipelining resumes only after a retried batch is acknowledged. Stricter than the Java
         // client (which pipelines fresh batches behind a retry), so that a broker that does not
         // check sequences (librdkafka's mock) cannot reorder either.
-        if (tp.recovering && tp.inFlight.length > 0) continue;
-        if (tp.inFlight.length >= MAX_IDEMPOTENT_IN_FLIGHT) continue;
+        if (idempotentHold(tp)) continue;
       }
       const at = this.#readyAt(tp.queue[0]);
       if (at > now) {
@@ -223,7 +234,7 @@ export class Sender {
         let k = 0;
         for (const tp of parts) {
           if (tp.queue.length === 0) continue;
-          if (pid && (tp.recovering || tp.inFlight.length >= MAX_IDEMPOTENT_IN_FLIGHT)) continue;
+          if (pid && idempotentHold(tp)) continue;
           const at = this.#readyAt(tp.queue[0]);
           if (at > now) {
             nextWake = Math.min(nextWake, at);

@@ -60,6 +60,18 @@ test("idempotent, 5 in flight: the first in-flight batch fails, the later ones g
   await producer.close();
 });
 
+test("idempotent, a new partition: the first batch (sequence 0) goes alone until acknowledged, so a later batch cannot land while it fails (a broker with no state for the producer accepts any first sequence: Kafka 3.6 then answers the resent first batch OUT_OF_ORDER_SEQUENCE_NUMBER)", async () => {
+  const { cluster, producer } = setup({ batchSize: 200 });
+  cluster.pushErrors(ApiKey.Produce, [ERR.NOT_LEADER_OR_FOLLOWER]); // the first Produce: a topic not ready yet
+  const outcomes = await Promise.all(values(60).map((v) => producer.send({ topic: "t", value: v.padEnd(40, ".") }).then((m) => m.offset, (e) => e.code)));
+  assert.equal(outcomes, Array.from({ length: 60 }, (_, i) => i), "every record delivered, in order");
+  assert.equal(cluster.values("t", 0).map((v) => v!.replace(/\.+$/, "")), values(60));
+  const seqs = sent(cluster).map((x) => x.seq);
+  assert.equal(seqs.slice(0, 2), [0, 0], "sequence 0 was sent alone, and again alone after it failed");
+  assert.ok(seqs.slice(2).every((q, i, a) => i === 0 || q > a[i - 1]), `then pipelined in sequence order: ${seqs}`);
+  await producer.close();
+});
+
 test("idempotent: a response lost after the broker wrote the batch (request timeout) is resent and deduplicated", async () => {
   const { cluster, producer } = setup({ requestTimeoutMs: 150, deliveryTimeoutMs: 5000 });
   await producer.send({ topic: "t", value: "warm" });
