@@ -92,8 +92,8 @@ const invalid = (option: string, why: string): never => {
 /** Creates a Transport that reaches brokers through WebSocket proxies. Throws ClientError INVALID_CONFIG naming the option. */
 export function websocketTransport(options: WebSocketTransportOptions): Transport {
   const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-    ?? invalid("WebSocket", "none global here; pass one (e.g. ws)");
-  if (options.token !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(options.token)) invalid("token", "HTTP token characters only (e.g. base64url)");
+    ?? invalid("WebSocket", "none global; pass one (e.g. ws)");
+  if (options.token !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(options.token)) invalid("token", "HTTP token characters only");
   const num = (k: "highWaterMark" | "connectTimeoutMs" | "maxMessageBytes", d: number): number => {
     const v = options[k] ?? d;
     return Number.isInteger(v) && v > 0 ? v : invalid(k, `${v} is not a positive integer`);
