@@ -6,7 +6,7 @@
  */
 export { Producer, setDefaultTransport, type CloseOptions } from "./producer/producer.ts";
 export type { Acks, PartitionerFunction, ProducerOptions, ProducerRecord, RecordMetadata } from "./producer/config.ts";
-export type { BrokerMetrics, PartitionMetrics, ProducerHooks, ProducerMetrics } from "./producer/metrics.ts";
+export type { BrokerMetrics, PartitionMetrics, ProducerHooks, ProducerMetrics } from "./producer/hooks.ts";
 export { serializers, type Serializer } from "./producer/serializers.ts";
 export { ClientError, KafkaError, KafkasmError, type ClientErrorCode } from "./errors.ts";
 export type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "./transport/transport.ts";

@@ -7,7 +7,7 @@
  */
 import { formatHelp, parseAcks, parseArgs, parseBrokers, UsageError, type OptionSpecs } from "./args.ts";
 import { quantile, randomPayload } from "./perf.ts";
-import type { ProducerMetrics } from "../producer/metrics.ts";
+import type { ProducerMetrics } from "../producer/hooks.ts";
 
 /** One frame of the view. */
 export interface TopFrame {

@@ -11,7 +11,7 @@ import type { SaslConfig } from "../client/sasl/index.ts";
 import type { Clock } from "../client/clock.ts";
 import type { KafkasmError } from "../errors.ts";
 import type { Serializer } from "./serializers.ts";
-import type { ProducerHooks } from "./metrics.ts";
+import type { ProducerHooks } from "./hooks.ts";
 
 /** `0`: no broker response at all; `1`: the leader wrote it; `"all"` (or `-1`): every in-sync replica did. */
 export type Acks = 0 | 1 | -1 | "all";

@@ -22,7 +22,7 @@ import { loadChecks, MetadataCache } from "./metadata.ts";
 import { customPartition, keyPartition, roundRobinPartition, stickyPartition } from "./partitioner.ts";
 import { Sender } from "./sender.ts";
 import type { TransactionManager } from "./transactions.ts";
-import type { ProducerHooks, ProducerMetrics } from "./metrics.ts";
+import type { ProducerHooks, ProducerMetrics } from "./hooks.ts";
 import { auto, type Serializer } from "./serializers.ts";
 import { writable as writableStream, type WritableOptions, type WritableRecord } from "./writable.ts";
 

@@ -9,8 +9,12 @@
  * MAX_CLAIM_ENTRIES entries.
  */
 import { Buffer } from "node:buffer";
+import type { webcrypto } from "node:crypto";
 import { ClientError } from "../errors.ts";
 import type { ProxyClock } from "./clock.ts";
+
+/** A JSON Web Key (node:crypto's type: the published types of kafkasm/proxy need no DOM lib). */
+type JsonWebKey = webcrypto.JsonWebKey;
 
 export type JwtAlgorithm = "RS256" | "ES256" | "HS256";
 
