@@ -230,8 +230,9 @@ test("a broker that disappears mid-stream closes the WebSocket with 1014 and a r
 test("an unreachable broker refuses the handshake with 502 and the websocket transport rejects naming the address", async () => {
   const gone = await tcpServer(() => {});
   const port = gone.port;
-  await gone.close();
+  // Closed only once the proxy listens, so the proxy cannot be given the same port (and dial itself).
   const proxy = await startProxy({ apiKeys: "all", allow: [`127.0.0.1:${port}`], log: () => {} });
+  await gone.close();
   const r = await refusedStatus(`${proxy.url}/broker/127.0.0.1:${port}`);
   assert.equal(r.status, 502);
   assert.match(r.body, /BROKER_UNREACHABLE/);
