@@ -21,6 +21,8 @@ const specs = {
   "idle-timeout-ms": { type: "number", description: "close connections idle this long, 0 = never", default: 300_000, integer: true, min: 0 },
   "api-keys": { type: "string", description: "Kafka APIs clients may use: producer (Produce, Metadata, ApiVersions, InitProducerId, transactions), all, or a list of API keys", default: "producer", valueName: "producer|all|K[,K]" },
   topics: { type: "string", description: "topics Produce/Metadata may name: exact or prefix* (default: any)", valueName: "T[,T]" },
+  "consumer-groups": { type: "string", description: "let group consumers through for these group ids: exact or prefix* (default: off, no Fetch or group APIs)", valueName: "G[,G]" },
+  "consumer-topics": { type: "string", description: "topics consumers may read and commit: exact or prefix* (default: --topics); needs --consumer-groups", valueName: "T[,T]" },
   "transactional-ids": { type: "string", description: "transactional ids clients may use: exact or prefix* (default: none, so transactions are refused)", valueName: "T[,T]" },
   "max-request-size": { type: "number", description: "largest Kafka request frame (the producer's max.request.size)", default: 8 * 1024 * 1024, integer: true, min: 8 },
   "max-request-bytes": { type: "number", description: "deprecated: --max-request-size", integer: true, min: 8 },
@@ -61,10 +63,12 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
         "Token: clients send it as ?token=…, as the subprotocol kafkasm.bearer.<token>, or as Authorization: Bearer.",
         "Example: kafkasm proxy --listen 0.0.0.0:8080 --allow kafka1:9092,kafka2:9092 --origin https://app.example --token $T",
         "Secured cluster: KAFKASM_UPSTREAM_SASL_PASSWORD=… kafkasm proxy --allow b1:9096 --upstream-ca ca.pem --upstream-sasl-mechanism scram-sha-512 --upstream-sasl-username app",
+        "Browser consumers: kafkasm proxy --allow b1:9092 --consumer-groups web-* --consumer-topics clicks",
         "JWTs: kafkasm proxy --allow b1:9092 --jwt-jwks jwks.json --jwt-issuer https://issuer.example --jwt-audience kafkasm --topics web-*",
       ]));
     return undefined;
   }
+  if (options.consumerTopics !== undefined && options.consumerGroups === undefined) throw new UsageError("Option --consumer-topics needs --consumer-groups");
   const allow = options.allow.split(",").map((s) => s.trim()).filter(Boolean);
   for (const a of allow) if (!parseBrokerTarget(a)) throw new UsageError(`Option --allow: "${a}" is not host:port`);
   if (allow.length === 0) throw new UsageError("Option --allow needs at least one host:port");
@@ -133,6 +137,7 @@ export async function startFromArgs(argv: readonly string[], env: Record<string,
     topics: options.topics?.split(",").map((s) => s.trim()).filter(Boolean),
     maxRequestSize: options.maxRequestBytes ?? options.maxRequestSize,
     transactionalIds: options.transactionalIds?.split(",").map((s) => s.trim()).filter(Boolean),
+    consumer: options.consumerGroups === undefined ? undefined : { groups: list(options.consumerGroups)!, topics: list(options.consumerTopics) },
     clientAddressHeader: options.clientAddressHeader,
     log: (e) => {
       if (quiet && e.event !== "refused") return;

@@ -60,6 +60,7 @@ export class Connection {
         onLatency: (apiKey, ms) => ctx.latency.observe(apiKey, ms),
         onTopicsDenied: (detail) => ctx.countRefusal("TOPIC_NOT_ALLOWED", client, target, detail),
         onTransactionalIdDenied: (detail) => ctx.countRefusal("TRANSACTIONAL_ID_NOT_ALLOWED", client, target, detail),
+        onGroupDenied: (detail) => ctx.countRefusal("GROUP_NOT_ALLOWED", client, target, detail),
       })
       : undefined;
     const throttled = () => ctx.stats.throttled.rate++;

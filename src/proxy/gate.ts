@@ -27,6 +27,16 @@ import { COORDINATOR_TRANSACTION, FindCoordinator, FindCoordinatorServer } from 
 import { AddPartitionsToTxn, AddPartitionsToTxnServer } from "../protocol/add-partitions-to-txn.ts";
 import { EndTxn, EndTxnServer } from "../protocol/end-txn.ts";
 import { Reader, ZERO_UUID } from "../protocol/wire.ts";
+import { COORDINATOR_GROUP } from "../protocol/find-coordinator.ts";
+import { Fetch, FetchServer } from "../protocol/fetch.ts";
+import { ListOffsets, ListOffsetsServer } from "../protocol/list-offsets.ts";
+import { OffsetCommit, OffsetCommitServer } from "../protocol/offset-commit.ts";
+import { OffsetFetch, OffsetFetchServer } from "../protocol/offset-fetch.ts";
+import { JoinGroup, JoinGroupServer } from "../protocol/join-group.ts";
+import { SyncGroup, SyncGroupServer } from "../protocol/sync-group.ts";
+import { Heartbeat, HeartbeatServer } from "../protocol/heartbeat.ts";
+import { LeaveGroup, LeaveGroupServer } from "../protocol/leave-group.ts";
+import { CONSUMER_PROTOCOL_TYPE, decodeSubscription } from "../protocol/consumer-protocol.ts";
 
 /** What a producer needs: Produce, Metadata, ApiVersions, InitProducerId and the transaction APIs. */
 export const PRODUCER_API_KEYS: readonly number[] = [
@@ -34,17 +44,24 @@ export const PRODUCER_API_KEYS: readonly number[] = [
   ApiKey.FindCoordinator, ApiKey.AddPartitionsToTxn, ApiKey.EndTxn,
 ];
 
+/** What a group consumer needs on top of the producer's keys; they pass only under a `consumer` policy. */
+export const CONSUMER_API_KEYS: readonly number[] = [
+  ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.OffsetCommit, ApiKey.OffsetFetch, ApiKey.FindCoordinator,
+  ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat, ApiKey.LeaveGroup,
+];
+
 const ADD_OFFSETS_TO_TXN = 25;
 const TXN_OFFSET_COMMIT = 28;
 const TOPIC_AUTHORIZATION_FAILED = 29;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
+const GROUP_AUTHORIZATION_FAILED = 30;
 /** Largest broker response the gate will hold to rewrite (a Metadata answer for a huge cluster). */
 const MAX_REWRITTEN_RESPONSE = 100 * 1024 * 1024;
 /** Requests awaiting an answer per connection (the Java producer keeps at most 5 per connection). */
 const MAX_IN_FLIGHT = 1000;
 
 export type GateRefusal = {
-  reason: "API_NOT_ALLOWED" | "TOPIC_NOT_ALLOWED" | "TRANSACTIONAL_ID_NOT_ALLOWED" | "BAD_REQUEST" | "BAD_RESPONSE";
+  reason: "API_NOT_ALLOWED" | "TOPIC_NOT_ALLOWED" | "TRANSACTIONAL_ID_NOT_ALLOWED" | "GROUP_NOT_ALLOWED" | "BAD_REQUEST" | "BAD_RESPONSE";
   detail: string;
 };
 
@@ -55,6 +72,12 @@ export interface GatePolicy {
   topics?: readonly string[];
   /** Allowed transactional ids: exact, or a prefix ending in "*"; undefined = none (transactional requests are refused). */
   transactionalIds?: readonly string[];
+  /**
+   * Lets group consumers through (off by default): Fetch, ListOffsets, OffsetCommit, OffsetFetch and
+   * the group APIs pass, for group ids matching `groups` and topics matching `topics` (else the
+   * gate's `topics`). Exact names or "prefix*".
+   */
+  consumer?: ConsumerPolicy;
   /** Largest request frame accepted (Kafka's socket.request.max.bytes is 100 MiB). */
   maxRequestSize: number;
   /** [maxTopicsPerRequest=1000] Most topics one Metadata or Produce request may name (checked before decoding them). */
@@ -75,6 +98,15 @@ export interface GatePolicy {
   onTopicsDenied?: (detail: string) => void;
   /** Told about each transactional id the gate answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
   onTransactionalIdDenied?: (detail: string) => void;
+  /** Told about each group id the gate answered with GROUP_AUTHORIZATION_FAILED. */
+  onGroupDenied?: (detail: string) => void;
+}
+
+export interface ConsumerPolicy {
+  /** Group ids consumers may use: exact or "prefix*". */
+  groups: readonly string[];
+  /** Topics consumers may read and commit: exact or "prefix*". [default: the gate's `topics`] */
+  topics?: readonly string[];
 }
 
 /** Returns a predicate for names from exact names and "prefix*" patterns. */
@@ -89,6 +121,8 @@ const flexibleFrom: Record<number, { firstFlexibleVersion: number }> = {
   [ApiKey.Produce]: Produce, [ApiKey.Metadata]: Metadata, [ApiKey.InitProducerId]: InitProducerId,
   [ApiKey.FindCoordinator]: FindCoordinator, [ApiKey.AddPartitionsToTxn]: AddPartitionsToTxn, [ApiKey.EndTxn]: EndTxn,
   [ADD_OFFSETS_TO_TXN]: { firstFlexibleVersion: 3 }, [TXN_OFFSET_COMMIT]: { firstFlexibleVersion: 3 },
+  [ApiKey.Fetch]: Fetch, [ApiKey.ListOffsets]: ListOffsets, [ApiKey.OffsetCommit]: OffsetCommit, [ApiKey.OffsetFetch]: OffsetFetch,
+  [ApiKey.JoinGroup]: JoinGroup, [ApiKey.SyncGroup]: SyncGroup, [ApiKey.Heartbeat]: Heartbeat, [ApiKey.LeaveGroup]: LeaveGroup,
 };
 const headerApi = (k: number) => flexibleFrom[k] as Api<unknown, unknown> | undefined;
 const int32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]);
@@ -118,6 +152,12 @@ export class RequestGate {
   private readonly apiKeys: ReadonlySet<number> | undefined;
   private readonly topicAllowed: ((t: string) => boolean) | undefined;
   private readonly txnAllowed: ((t: string) => boolean) | undefined;
+  /** Topics Produce and AddPartitionsToTxn may name. */
+  private readonly produceAllowed: ((t: string) => boolean) | undefined;
+  /** Set only under a consumer policy. */
+  private readonly groupAllowed: ((g: string) => boolean) | undefined;
+  /** Topics consumers may read: the consumer policy's, else the gate's. */
+  private readonly readAllowed: ((t: string) => boolean) | undefined;
   private readonly maxTopics: number;
   private readonly refuseSasl: boolean;
   private readonly inFlight = new Map<number, InFlight>();
@@ -128,6 +168,7 @@ export class RequestGate {
   private capture: { rewrite: NonNullable<InFlight["rewrite"]>; parts: Uint8Array[]; remaining: number } | undefined;
   private readonly onTopicsDenied: ((detail: string) => void) | undefined;
   private readonly onTransactionalIdDenied: ((detail: string) => void) | undefined;
+  private readonly onGroupDenied: ((detail: string) => void) | undefined;
   private readonly onLatency: ((apiKey: number, ms: number) => void) | undefined;
   private readonly now: (() => number) | undefined;
   /** In-flight entries the gate answers itself. */
@@ -137,8 +178,14 @@ export class RequestGate {
 
   constructor(policy: GatePolicy) {
     this.frames = new FrameAccumulator(policy.maxRequestSize);
-    this.apiKeys = policy.apiKeys ? new Set(policy.apiKeys) : undefined;
-    this.topicAllowed = both(policy.topics, policy.tokenTopics);
+    const consumer = policy.consumer;
+    this.apiKeys = policy.apiKeys ? new Set(consumer ? [...policy.apiKeys, ...CONSUMER_API_KEYS] : policy.apiKeys) : undefined;
+    this.groupAllowed = consumer ? topicMatcher(consumer.groups) : undefined;
+    this.readAllowed = consumer?.topics ? both(consumer.topics, policy.tokenTopics) : both(policy.topics, policy.tokenTopics);
+    // Metadata serves both ends: a consumer's topics must be describable even when producing to them is not allowed.
+    const produce = both(policy.topics, policy.tokenTopics), read = this.readAllowed;
+    this.topicAllowed = produce && consumer?.topics ? (t) => produce(t) || read!(t) : produce;
+    this.produceAllowed = produce;
     // A token's claim narrows the proxy's ids; it cannot grant any when the proxy allows none.
     this.txnAllowed = policy.transactionalIds ? both(policy.transactionalIds, policy.tokenTransactionalIds) : undefined;
     this.onLatency = policy.onLatency;
@@ -147,6 +194,7 @@ export class RequestGate {
     this.refuseSasl = policy.refuseSasl === true;
     this.onTopicsDenied = policy.onTopicsDenied;
     this.onTransactionalIdDenied = policy.onTransactionalIdDenied;
+    this.onGroupDenied = policy.onGroupDenied;
   }
 
   /** Requests forwarded and not answered yet. */
@@ -343,7 +391,7 @@ export class RequestGate {
         peek.int32("timeout_ms");
         this.transactionalId("Produce", transactionalId);
         this.topicCount("Produce", peek.arrayLength(flex, "topic_data", 3));
-        const allowed = this.topicAllowed;
+        const allowed = this.produceAllowed;
         if (allowed) {
           range(Produce);
           for (const t of ProduceServer.decodeRequest(r, v).topics) {
@@ -366,6 +414,16 @@ export class RequestGate {
       case ApiKey.FindCoordinator: {
         range(FindCoordinator);
         const req = FindCoordinatorServer.decodeRequest(r, v);
+        if (req.keyType === COORDINATOR_GROUP) {
+          // Without a consumer policy it passes as before (it only locates a broker).
+          const denied = this.groupAllowed ? req.keys.filter((k) => !this.groupAllowed!(k)) : [];
+          if (denied.length === 0) return { frame, expectsResponse: true };
+          if (!this.canAnswer || denied.length < req.keys.length) this.group("FindCoordinator", denied[0]);
+          this.onGroupDenied?.(`FindCoordinator for group ${quote(denied[0])} answered with GROUP_AUTHORIZATION_FAILED`);
+          const coordinators = req.keys.map((key) => ({ key: v >= 4 ? key : "", nodeId: -1, host: "", port: -1,
+            errorCode: GROUP_AUTHORIZATION_FAILED, errorMessage: "Group authorization failed." }));
+          return { frame, expectsResponse: true, answer: encodeResponseFrame(FindCoordinatorServer, v, correlationId, { throttleTimeMs: 0, coordinators }) };
+        }
         if (req.keyType !== COORDINATOR_TRANSACTION) return { frame, expectsResponse: true };
         const denied = req.keys.filter((k) => !this.txnIdAllowed(k));
         if (denied.length === 0) return { frame, expectsResponse: true };
@@ -380,7 +438,7 @@ export class RequestGate {
         range(AddPartitionsToTxn); // v4+ batches transactions for brokers only
         const req = AddPartitionsToTxnServer.decodeRequest(r, v);
         this.transactionalId("AddPartitionsToTxn", req.transactionalId);
-        const allowed = this.topicAllowed;
+        const allowed = this.produceAllowed;
         if (allowed) for (const t of req.topics) if (!allowed(t.name)) refuse("TOPIC_NOT_ALLOWED", `AddPartitionsToTxn for topic ${quote(t.name)} is not allowed`);
         return { frame, expectsResponse: true };
       }
@@ -392,9 +450,91 @@ export class RequestGate {
       case TXN_OFFSET_COMMIT: // both begin with the transactional id
         this.transactionalId(apiKey === ADD_OFFSETS_TO_TXN ? "AddOffsetsToTxn" : "TxnOffsetCommit", r.str(flex, "transactional_id"));
         return { frame, expectsResponse: true };
+      case ApiKey.Fetch: {
+        range(Fetch);
+        const req = FetchServer.decodeRequest(r, v);
+        this.consumerClient("Fetch", req.replicaId ?? -1);
+        if (this.readAllowed && v >= 13) refuse("TOPIC_NOT_ALLOWED", `Fetch v${v} names topics by id, which cannot be checked against the topic allow-list`);
+        this.read("Fetch", req.topics.map((t) => t.topic));
+        this.read("Fetch", (req.forgottenTopicsData ?? []).map((t) => t.topic));
+        return { frame, expectsResponse: true };
+      }
+      case ApiKey.ListOffsets: {
+        range(ListOffsets);
+        const req = ListOffsetsServer.decodeRequest(r, v);
+        this.consumerClient("ListOffsets", req.replicaId ?? -1);
+        this.read("ListOffsets", req.topics.map((t) => t.name));
+        return { frame, expectsResponse: true };
+      }
+      case ApiKey.OffsetCommit: {
+        range(OffsetCommit);
+        const req = OffsetCommitServer.decodeRequest(r, v);
+        this.group("OffsetCommit", req.groupId);
+        this.read("OffsetCommit", req.topics.map((t) => t.name));
+        return { frame, expectsResponse: true };
+      }
+      case ApiKey.OffsetFetch: {
+        range(OffsetFetch);
+        const req = OffsetFetchServer.decodeRequest(r, v);
+        for (const g of req.groups) {
+          // Null topics = every topic the group committed: its answer could name topics outside the list.
+          if (g.topics === null && this.readAllowed) refuse("TOPIC_NOT_ALLOWED", "OffsetFetch for all of a group's topics cannot be checked against the topic allow-list");
+          this.read("OffsetFetch", (g.topics ?? []).map((t) => t.name));
+        }
+        const denied = this.groupAllowed ? req.groups.filter((g) => !this.groupAllowed!(g.groupId)) : [];
+        if (denied.length === 0) return { frame, expectsResponse: true };
+        // v0-v1 carry no group error code, and a batch mixing allowed and refused groups needs a merged answer.
+        if (!this.canAnswer || v < 2 || denied.length < req.groups.length) this.group("OffsetFetch", denied[0].groupId);
+        this.onGroupDenied?.(`OffsetFetch for group ${quote(denied[0].groupId)} answered with GROUP_AUTHORIZATION_FAILED`);
+        const groups = req.groups.map((g) => ({ groupId: v >= 8 ? g.groupId : "", topics: [], errorCode: GROUP_AUTHORIZATION_FAILED }));
+        return { frame, expectsResponse: true, answer: encodeResponseFrame(OffsetFetchServer, v, correlationId, { throttleTimeMs: 0, groups }) };
+      }
+      case ApiKey.JoinGroup: {
+        range(JoinGroup);
+        const req = JoinGroupServer.decodeRequest(r, v);
+        if (!this.groupAllowed) return { frame, expectsResponse: true };
+        if (this.groupAllowed(req.groupId)) {
+          // The subscription names the topics the leader assigns: each must be readable.
+          if (req.protocolType !== CONSUMER_PROTOCOL_TYPE) refuse("GROUP_NOT_ALLOWED", `JoinGroup with protocol type ${quote(req.protocolType)} is not allowed (only "consumer")`);
+          for (const p of req.protocols) this.read("JoinGroup", decodeSubscription(p.metadata).topics);
+          return { frame, expectsResponse: true };
+        }
+        if (!this.canAnswer) this.group("JoinGroup", req.groupId);
+        this.onGroupDenied?.(`JoinGroup for group ${quote(req.groupId)} answered with GROUP_AUTHORIZATION_FAILED`);
+        return { frame, expectsResponse: true, answer: encodeResponseFrame(JoinGroupServer, v, correlationId, { throttleTimeMs: 0,
+          errorCode: GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId: "", members: [] }) };
+      }
+      case ApiKey.SyncGroup:
+        range(SyncGroup);
+        this.group("SyncGroup", SyncGroupServer.decodeRequest(r, v).groupId);
+        return { frame, expectsResponse: true };
+      case ApiKey.Heartbeat:
+        range(Heartbeat);
+        this.group("Heartbeat", HeartbeatServer.decodeRequest(r, v).groupId);
+        return { frame, expectsResponse: true };
+      case ApiKey.LeaveGroup:
+        range(LeaveGroup);
+        this.group("LeaveGroup", LeaveGroupServer.decodeRequest(r, v).groupId);
+        return { frame, expectsResponse: true };
       default:
         return { frame, expectsResponse: true };
     }
+  }
+
+  /** Under a consumer policy a group must match its list; without one, group APIs reach the broker only if `apiKeys` lists them. */
+  private group(api: string, id: string): void {
+    if (this.groupAllowed && !this.groupAllowed(id)) refuse("GROUP_NOT_ALLOWED", `${api} for group ${quote(id)} is not allowed`);
+  }
+
+  private read(api: string, topics: readonly string[]): void {
+    this.topicCount(api, topics.length);
+    const allowed = this.readAllowed;
+    if (allowed) for (const t of topics) if (!allowed(t)) refuse("TOPIC_NOT_ALLOWED", `${api} for topic ${quote(t)} is not allowed`);
+  }
+
+  /** A replica id ≥ 0 is a follower broker's request (a cluster action, never a client's). */
+  private consumerClient(api: string, replicaId: number): void {
+    if (replicaId >= 0) refuse("BAD_REQUEST", `${api} with replica id ${replicaId} (a broker's request) is not allowed`);
   }
 
   private checkMetadata(v: number, correlationId: number, clientId: string | null, r: Reader, frame: Uint8Array, flex: boolean):

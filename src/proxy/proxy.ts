@@ -31,7 +31,7 @@ import { createServer as createTlsServer } from "node:https";
 import type { Socket } from "node:net";
 import { WebSocketServer } from "ws";
 import { ClientError } from "../errors.ts";
-import { PRODUCER_API_KEYS, type GatePolicy } from "./gate.ts";
+import { PRODUCER_API_KEYS, type ConsumerPolicy, type GatePolicy } from "./gate.ts";
 import { systemClock, type ProxyClock } from "./clock.ts";
 import { ClientTable } from "./limits.ts";
 import type { Connection } from "./connection.ts";
@@ -41,7 +41,7 @@ import { resolveUpstream, type UpstreamOptions } from "./upstream.ts";
 import { JwtVerifier, type JwtOptions } from "./jwt.ts";
 import { LatencyHistograms, renderMetrics } from "./metrics.ts";
 
-export { PRODUCER_API_KEYS } from "./gate.ts";
+export { CONSUMER_API_KEYS, PRODUCER_API_KEYS, type ConsumerPolicy } from "./gate.ts";
 export { parseHostPort as parseBrokerTarget } from "../client/address.ts";
 export type { ProxyClock } from "./clock.ts";
 export type { UpstreamOptions } from "./upstream.ts";
@@ -69,6 +69,7 @@ export type RefusalReason =
   | "API_NOT_ALLOWED"      // a Kafka request whose API key is not allowed (e.g. DeleteTopics)
   | "TOPIC_NOT_ALLOWED"    // Produce/Metadata/AddPartitionsToTxn naming a topic outside the topic allow-list, or Metadata by topic id
   | "TRANSACTIONAL_ID_NOT_ALLOWED" // a transactional request whose id is not in transactionalIds (or none are allowed)
+  | "GROUP_NOT_ALLOWED"    // a group request (SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, …) for a group outside consumer.groups
   | "BAD_REQUEST"          // a request frame the gate cannot parse, over maxRequestSize, a duplicate in-flight correlation id, too many topics
   | "BAD_RESPONSE"         // a broker response the gate cannot frame, rewrite, or match to a request
   | "IDLE_TIMEOUT"         // no bytes either way for idleTimeoutMs
@@ -156,6 +157,15 @@ export interface ProxyOptions {
    * TxnOffsetCommit and transactional Produce pass only for these; otherwise the connection closes.
    */
   transactionalIds?: readonly string[];
+  /**
+   * Let group consumers through (off by default): Fetch, ListOffsets, OffsetCommit, OffsetFetch,
+   * FindCoordinator for a group and the group APIs pass, for group ids matching `groups` and topics
+   * matching `topics` (default: the proxy's `topics`; both exact or "prefix*"). FindCoordinator,
+   * JoinGroup and OffsetFetch for another group are answered with GROUP_AUTHORIZATION_FAILED (30) as a
+   * broker's group ACL would; the other group APIs for it close the connection (GROUP_NOT_ALLOWED).
+   * Fetch v13+ (topic ids) is refused under a topic allow-list (kafkasm's consumer fetches ≤ v12).
+   */
+  consumer?: ConsumerPolicy;
   /** [maxRequestSize=8388608] Largest Kafka request frame (the producer's max.request.size); the gate buffers at most one per connection. */
   maxRequestSize?: number;
   /** @deprecated Use maxRequestSize (the producer's name for the same limit). */
@@ -239,8 +249,15 @@ export async function startProxy(options: ProxyOptions): Promise<KafkaProxy> {
   // With upstream SASL there is always a gate: it refuses a client's own SASL requests, and counts
   // in-flight requests so that a connection can drain before its SASL session ends; with JWTs, a
   // token's claims narrow the topics per connection, and an expiring token drains the same way.
-  const gatePolicy: GatePolicy | undefined = apiKeys || options.topics || options.transactionalIds || upstream.sasl || jwt
-    ? { apiKeys, topics: options.topics, transactionalIds: options.transactionalIds, maxRequestSize, maxTopicsPerRequest, refuseSasl: upstream.sasl !== undefined } : undefined;
+  const consumer = options.consumer;
+  if (consumer !== undefined) {
+    const names = (v: unknown, any: boolean) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x !== "" && (any || x !== "*"));
+    // "*" alone would hand every group's offsets (a backend's too) to any page.
+    if (typeof consumer !== "object" || consumer === null || !names(consumer.groups, false)) throw invalid("consumer.groups must list group ids (exact or \"prefix*\", not \"*\" alone)");
+    if (consumer.topics !== undefined && !names(consumer.topics, true)) throw invalid("consumer.topics must list topics (exact or \"prefix*\"), or be omitted to use topics");
+  }
+  const gatePolicy: GatePolicy | undefined = apiKeys || options.topics || options.transactionalIds || consumer || upstream.sasl || jwt
+    ? { apiKeys, topics: options.topics, transactionalIds: options.transactionalIds, consumer, maxRequestSize, maxTopicsPerRequest, refuseSasl: upstream.sasl !== undefined } : undefined;
   const log = options.log ?? ((e: ProxyLogEntry) => console.error(JSON.stringify({ proxy: true, ...e })));
   const header = options.clientAddressHeader?.toLowerCase();
   const clientAddress = options.clientAddress ?? ((req: IncomingMessage) => {

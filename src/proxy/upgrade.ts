@@ -39,6 +39,7 @@ export const STATUS: Record<RefusalReason, [number, string]> = {
   API_NOT_ALLOWED: [403, "Forbidden"],
   TOPIC_NOT_ALLOWED: [403, "Forbidden"],
   TRANSACTIONAL_ID_NOT_ALLOWED: [403, "Forbidden"],
+  GROUP_NOT_ALLOWED: [403, "Forbidden"],
   BAD_REQUEST: [400, "Bad Request"],
   BAD_RESPONSE: [502, "Bad Gateway"],
   IDLE_TIMEOUT: [408, "Request Timeout"],
