@@ -17,6 +17,7 @@ export const commands: Readonly<Record<string, string>> = {
   consume: "read records back from a topic",
   proxy: "WebSocket-to-Kafka proxy for browser producers",
   "verifiable-producer": "Apache Kafka's VerifiableProducer contract (JSON-lines events for system tests)",
+  "verifiable-consumer": "Apache Kafka's VerifiableConsumer contract (a group member printing JSON-lines events)",
   top: "live view of a producer's or a proxy's metrics (throughput, latency, errors)",
 };
 
