@@ -65,11 +65,16 @@ async function buildBundles() {
   if (!existsSync(bundlesFile)) return;
   const { bundles } = await import(bundlesFile);
   const esbuild = await import("esbuild");
+  const emptied = new Set();
   for (const b of bundles) {
     const input = join(root, b.entryPoints[0]);
     if (!existsSync(input)) continue;
-    // Chunk names carry content hashes: start each split bundle from an empty dist/<target>/ so stale chunks do not pile up.
-    if (b.outdir?.startsWith("dist/")) rmSync(join(root, b.outdir), { recursive: true, force: true });
+    // Chunk names carry content hashes: start each split bundle from an empty dist/<target>/ so stale chunks do not pile up
+    // (once per build: the consumer entries share their runtime's directory).
+    if (b.outdir?.startsWith("dist/") && !emptied.has(b.outdir)) {
+      emptied.add(b.outdir);
+      rmSync(join(root, b.outdir), { recursive: true, force: true });
+    }
     await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...b });
   }
 }

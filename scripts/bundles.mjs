@@ -25,6 +25,10 @@ export const bundles = [
   { entryPoints: ["src/browser.ts"], outdir: "dist/browser", entryNames: "kafkasm", chunkNames: "chunks/[name]-[hash]",
     assetNames: "[name]-[hash]", loader: { ".wasm": "file" }, plugins: [browserWasmSource],
     splitting: true, minify: true, platform: "browser", target: "es2022" },
+  // kafkasm/consumer for browsers: its own entry (the producer's kafkasm.js budget is untouched), same WASM and chunk handling.
+  { entryPoints: ["src/consumer-browser.ts"], outdir: "dist/browser", entryNames: "consumer", chunkNames: "chunks/[name]-[hash]",
+    assetNames: "[name]-[hash]", loader: { ".wasm": "file" }, plugins: [browserWasmSource],
+    splitting: true, minify: true, platform: "browser", target: "es2022" },
   // workerd: the codec's .wasm stays a module import (copied next to index.js) because Workers forbid compiling bytes.
   // (a workerd config lists index.js, kafkasm.wasm and every chunks/*.js as modules)
   { entryPoints: ["src/workerd.ts"], outdir: "dist/workerd", entryNames: "index", assetNames: "[name]", chunkNames: "chunks/[name]-[hash]",
