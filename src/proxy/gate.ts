@@ -37,6 +37,7 @@ import { SyncGroup, SyncGroupServer } from "../protocol/sync-group.ts";
 import { Heartbeat, HeartbeatServer } from "../protocol/heartbeat.ts";
 import { LeaveGroup, LeaveGroupServer } from "../protocol/leave-group.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeSubscription } from "../protocol/consumer-protocol.ts";
+import * as ErrorCode from "../error-codes.ts";
 
 /** What a producer needs: Produce, Metadata, ApiVersions, InitProducerId and the transaction APIs. */
 export const PRODUCER_API_KEYS: readonly number[] = [
@@ -52,9 +53,6 @@ export const CONSUMER_API_KEYS: readonly number[] = [
 
 const ADD_OFFSETS_TO_TXN = 25;
 const TXN_OFFSET_COMMIT = 28;
-const TOPIC_AUTHORIZATION_FAILED = 29;
-const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
-const GROUP_AUTHORIZATION_FAILED = 30;
 /** Largest broker response the gate will hold to rewrite (a Metadata answer for a huge cluster). */
 const MAX_REWRITTEN_RESPONSE = 100 * 1024 * 1024;
 /** Requests awaiting an answer per connection (the Java producer keeps at most 5 per connection). */
@@ -327,7 +325,7 @@ export class RequestGate {
       const allowed = this.topicAllowed!;
       const topics: MetadataTopic[] = res.topics.filter((t) => t.name !== null && allowed(t.name));
       for (const name of p.denied) {
-        topics.push({ errorCode: TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: -2147483648 });
+        topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: -2147483648 });
       }
       forward(encodeResponseFrame(MetadataServer, p.version, int32(frame, 0), { ...res, topics }));
       return undefined;
@@ -409,7 +407,7 @@ export class RequestGate {
         if (!this.canAnswer) this.transactionalId("InitProducerId", id);
         this.onTransactionalIdDenied?.(`InitProducerId with transactional id ${quote(id)} answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED`);
         return { frame, expectsResponse: true, answer: encodeResponseFrame(InitProducerIdServer, v, correlationId,
-          { throttleTimeMs: 0, errorCode: TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 }) };
+          { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 }) };
       }
       case ApiKey.FindCoordinator: {
         range(FindCoordinator);
@@ -421,7 +419,7 @@ export class RequestGate {
           if (!this.canAnswer || denied.length < req.keys.length) this.group("FindCoordinator", denied[0]);
           this.onGroupDenied?.(`FindCoordinator for group ${quote(denied[0])} answered with GROUP_AUTHORIZATION_FAILED`);
           const coordinators = req.keys.map((key) => ({ key: v >= 4 ? key : "", nodeId: -1, host: "", port: -1,
-            errorCode: GROUP_AUTHORIZATION_FAILED, errorMessage: "Group authorization failed." }));
+            errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: "Group authorization failed." }));
           return { frame, expectsResponse: true, answer: encodeResponseFrame(FindCoordinatorServer, v, correlationId, { throttleTimeMs: 0, coordinators }) };
         }
         if (req.keyType !== COORDINATOR_TRANSACTION) return { frame, expectsResponse: true };
@@ -431,7 +429,7 @@ export class RequestGate {
         if (!this.canAnswer || denied.length < req.keys.length) this.transactionalId("FindCoordinator", denied[0]);
         this.onTransactionalIdDenied?.(`FindCoordinator for transactional id ${quote(denied[0])} answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED`);
         const coordinators = req.keys.map((key) => ({ key: v >= 4 ? key : "", nodeId: -1, host: "", port: -1,
-          errorCode: TRANSACTIONAL_ID_AUTHORIZATION_FAILED, errorMessage: "Transactional Id authorization failed." }));
+          errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, errorMessage: "Transactional Id authorization failed." }));
         return { frame, expectsResponse: true, answer: encodeResponseFrame(FindCoordinatorServer, v, correlationId, { throttleTimeMs: 0, coordinators }) };
       }
       case ApiKey.AddPartitionsToTxn: {
@@ -486,7 +484,7 @@ export class RequestGate {
         // v0-v1 carry no group error code, and a batch mixing allowed and refused groups needs a merged answer.
         if (!this.canAnswer || v < 2 || denied.length < req.groups.length) this.group("OffsetFetch", denied[0].groupId);
         this.onGroupDenied?.(`OffsetFetch for group ${quote(denied[0].groupId)} answered with GROUP_AUTHORIZATION_FAILED`);
-        const groups = req.groups.map((g) => ({ groupId: v >= 8 ? g.groupId : "", topics: [], errorCode: GROUP_AUTHORIZATION_FAILED }));
+        const groups = req.groups.map((g) => ({ groupId: v >= 8 ? g.groupId : "", topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }));
         return { frame, expectsResponse: true, answer: encodeResponseFrame(OffsetFetchServer, v, correlationId, { throttleTimeMs: 0, groups }) };
       }
       case ApiKey.JoinGroup: {
@@ -502,7 +500,7 @@ export class RequestGate {
         if (!this.canAnswer) this.group("JoinGroup", req.groupId);
         this.onGroupDenied?.(`JoinGroup for group ${quote(req.groupId)} answered with GROUP_AUTHORIZATION_FAILED`);
         return { frame, expectsResponse: true, answer: encodeResponseFrame(JoinGroupServer, v, correlationId, { throttleTimeMs: 0,
-          errorCode: GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId: "", members: [] }) };
+          errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId: "", members: [] }) };
       }
       case ApiKey.SyncGroup:
         range(SyncGroup);
