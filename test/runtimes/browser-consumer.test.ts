@@ -4,17 +4,12 @@
 // and a group outside the policy fails with a typed GROUP_AUTHORIZATION_FAILED.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
-import * as esbuild from "esbuild";
-import { chromium, type Browser } from "playwright-core";
+import { type Browser } from "playwright-core";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { kcatProduce } from "../harness/kcat.ts";
 import { exitAfterSuite, within } from "../harness/bounded.ts";
 import { startProxy } from "../proxy/helpers.ts";
-import { bundleSpec, root } from "./runtime-helpers.ts";
+import { launchChromium, servePage, type PageSite } from "./browser-page.ts";
 
 // The page: consumes `count` records, commits, optionally waits `extraMs` for one more, closes, publishes window.result.
 const PAGE = `<!doctype html><meta charset="utf-8"><title>kafkasm browser consumer test</title>
@@ -48,35 +43,22 @@ try {
 }
 </script>`;
 
-const TYPES: Record<string, string> = { ".js": "text/javascript", ".html": "text/html", ".wasm": "application/wasm" };
-let dir = "";
-let http: Server | undefined;
+let site: PageSite | undefined;
 let httpPort = 0;
 let browser: Browser | undefined;
 let cluster: Cluster | undefined;
 
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "kafkasm-browser-consumer-"));
-  const b = await bundleSpec("src/consumer-browser.ts");
-  await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...b, outdir: join(dir, "kafkasm") });
-  writeFileSync(join(dir, "index.html"), PAGE);
-  http = createHttpServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
-    const file = join(dir, path === "/" ? "index.html" : path);
-    if (!file.startsWith(dir) || !existsSync(file)) { res.writeHead(404).end(); return; }
-    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
-  });
-  await new Promise<void>((r) => http!.listen(0, "127.0.0.1", () => r()));
-  httpPort = (http.address() as { port: number }).port;
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"], timeout: 90_000 });
+  site = await servePage("src/consumer-browser.ts", PAGE);
+  httpPort = site.port;
+  browser = await launchChromium();
   cluster = await startCluster({ brokers: 1, topics: [{ name: "web-clicks", partitions: 3 }] });
 });
 
 test.after(async () => {
   await within(Promise.resolve(browser?.close()), 30_000, "Chromium to close");
   await cluster?.stop();
-  await within(new Promise<void>((r) => (http ? http.close(() => r()) : r())), 15_000, "the page server to close");
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await site?.close();
 });
 
 async function runPage(params: Record<string, string>, timeoutMs = 90_000): Promise<Record<string, unknown>> {

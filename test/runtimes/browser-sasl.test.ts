@@ -5,18 +5,15 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
-import * as esbuild from "esbuild";
-import { chromium, type Browser } from "playwright-core";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser } from "playwright-core";
 import { exitAfterSuite, spawnChild, until, within, type Child } from "../harness/bounded.ts";
 import { kafkaAvailable, startKafka, type Kafka } from "../harness/kafka.ts";
 import { consumeAll } from "../harness/kcat.ts";
 import { assertExactlyOnceInKeyOrder } from "../integration/helpers.ts";
 import { makePki, sslListenerProperties, type Pki } from "../transport/certs.ts";
-import { bundleSpec, root } from "./runtime-helpers.ts";
+import { launchChromium, servePage, type PageSite } from "./browser-page.ts";
 
 const it = kafkaAvailable() && !process.env.KAFKA_BROKERS ? test : test.skip;
 const SCRAM = { name: "carol", password: "carol-scram-secret-5d21" };
@@ -38,28 +35,16 @@ try {
   window.result = { ok: false, error: String(e && e.message || e), code: e && e.code };
 }
 </script>`;
-const TYPES: Record<string, string> = { ".js": "text/javascript", ".html": "text/html", ".wasm": "application/wasm" };
 
 let kafka: Kafka | undefined;
 let pki: Pki | undefined;
-let dir = "";
-let http: Server | undefined;
+let site: PageSite | undefined;
 let browser: Browser | undefined;
 
 test.before(async () => {
   if (!kafkaAvailable() || process.env.KAFKA_BROKERS) return;
   pki = makePki();
-  dir = mkdtempSync(join(tmpdir(), "kafkasm-browser-sasl-"));
-  const b = await bundleSpec("src/browser.ts");
-  await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...b, outdir: join(dir, "kafkasm") });
-  writeFileSync(join(dir, "index.html"), PAGE);
-  http = createHttpServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
-    const file = join(dir, path === "/" ? "index.html" : path);
-    if (!file.startsWith(dir) || !existsSync(file)) { res.writeHead(404).end(); return; }
-    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
-  });
-  await new Promise<void>((r) => http!.listen(0, "127.0.0.1", () => r()));
+  site = await servePage("src/browser.ts", PAGE);
   const [k, br] = await Promise.all([
     within(startKafka({
       listeners: { SASL_SSL: "SASL_SSL" },
@@ -71,7 +56,7 @@ test.before(async () => {
         "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
       },
     }), 120_000, "Kafka with a SASL_SSL listener to start"),
-    chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"], timeout: 90_000 }),
+    launchChromium(),
   ]);
   kafka = k;
   browser = br;
@@ -81,8 +66,7 @@ test.after(async () => {
   await within(Promise.resolve(browser?.close()), 30_000, "Chromium to close");
   await kafka?.stop();
   pki?.remove();
-  await within(new Promise<void>((r) => (http ? http.close(() => r()) : r())), 15_000, "the page server to close");
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await site?.close();
 });
 
 const hs256 = (claims: Record<string, unknown>) => {
@@ -92,7 +76,7 @@ const hs256 = (claims: Record<string, unknown>) => {
 
 it("Chromium produces 5,000 keyed records through `kafkasm proxy --upstream-ca â€¦ --upstream-sasl-mechanism scram-sha-512` to Kafka 3.6.2 SASL_SSL (the page has a JWT, never the password); kcat with SASL_SSL/SCRAM reads all back in key order", async () => {
   const broker = kafka!.listeners.SASL_SSL!;
-  const secretFile = join(dir, "jwt-secret");
+  const secretFile = join(site!.dir, "jwt-secret");
   writeFileSync(secretFile, JWT_SECRET);
   let child: Child | undefined;
   const page = await browser!.newPage();
@@ -107,7 +91,7 @@ it("Chromium produces 5,000 keyed records through `kafkasm proxy --upstream-ca â
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     const params = new URLSearchParams({ broker, topic: "browser-sasl", count: "5000", url: `${url}/broker/{host}:{port}`, token });
-    await page.goto(`http://127.0.0.1:${(http!.address() as { port: number }).port}/?${params}`);
+    await page.goto(`http://127.0.0.1:${site!.port}/?${params}`);
     await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 90_000 });
     const result = await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result);
     assert.ok(result.ok, JSON.stringify({ result, errors, proxy: child.stderr.slice(-2000) }));
