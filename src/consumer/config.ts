@@ -11,6 +11,7 @@ import { cooperativeStickyAssignor } from "./assignors/cooperative-sticky.ts";
 import type { Assignor } from "./assignors/index.ts";
 import { rangeAssignor } from "./assignors/range.ts";
 import { roundRobinAssignor } from "./assignors/roundrobin.ts";
+import type { ConsumerHooks } from "./metrics.ts";
 
 export interface TopicPartition {
   topic: string;
@@ -102,6 +103,8 @@ export interface ConsumerOptions {
   onPartitionsRevoked?: RebalanceCallback;
   /** Partitions taken away without a chance to commit (session lost, fenced generation); defaults to onPartitionsRevoked's absence: nothing. */
   onPartitionsLost?: RebalanceCallback;
+  /** Observers of connections, fetches, commits and rebalances; a hook that throws is logged once and ignored. */
+  hooks?: ConsumerHooks;
   /** Defaults to the runtime entry's transport (`kafkasm/consumer`). */
   transport?: Transport;
   sasl?: SaslConfig;
@@ -187,6 +190,7 @@ export function validateConsumerOptions(options: ConsumerOptions): ConsumerConfi
   for (const cb of ["onPartitionsAssigned", "onPartitionsRevoked", "onPartitionsLost"]) {
     if (o[cb] !== undefined && typeof o[cb] !== "function") invalid(cb, "expected a function");
   }
+  if (options.hooks !== undefined && (typeof options.hooks !== "object" || options.hooks === null)) invalid("hooks", "expected an object of callbacks");
   return {
     brokers, groupId: options.groupId, topics: validateTopics(options.topics ?? []),
     clientId: typeof options.clientId === "string" && options.clientId !== "" ? options.clientId : "kafkasm",

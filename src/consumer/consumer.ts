@@ -17,7 +17,7 @@ import type { Connection } from "../client/connection.ts";
 import { isStaleMetadataError, MetadataCache, type PartitionMetadata, type TopicMetadata } from "../client/metadata.ts";
 import { versionFor } from "../client/versions.ts";
 import { codecForAttribute } from "../compression/index.ts";
-import { ClientError, KafkaError, KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { asKafkasmError, ClientError, KafkaError, KafkasmError, kafkaErrorFor, kafkaErrorInfo } from "../errors.ts";
 import * as ErrorCode from "../error-codes.ts";
 import { Fetch, type FetchPartitionResponse } from "../protocol/fetch.ts";
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets } from "../protocol/list-offsets.ts";
@@ -28,8 +28,10 @@ import {
   type RebalanceCallback, type TopicPartition, type TopicPartitionOffset,
 } from "./config.ts";
 import { Group } from "./group.ts";
+import { ConsumerObserver, type ConsumerMetrics } from "./metrics.ts";
 
 export type { ConsumerBatch, ConsumerOptions, ConsumerRecord, TopicPartition, TopicPartitionOffset } from "./config.ts";
+export type { ConsumerBrokerMetrics, ConsumerHooks, ConsumerMetrics, ConsumerPartitionMetrics } from "./metrics.ts";
 
 const FETCH_MAX_VERSION = 12; // v13 names topics by id only
 // librdkafka 2.0's mock answers ListOffsets v5 with bytes the spec does not have; v1-3 carry all we need.
@@ -98,12 +100,18 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** The WASM codec, loaded at the first poll so that batch CRCs are checked in WASM (JS if it cannot load). */
   #codec: Promise<unknown> | undefined;
   #callbacks: { assigned?: RebalanceCallback; revoked?: RebalanceCallback; lost?: RebalanceCallback };
+  readonly #obs: ConsumerObserver;
+  /** Given back or lost since the last completed rebalance (for onRebalance). */
+  #revokedSince: TopicPartition[] = [];
+  #lostSince: TopicPartition[] = [];
 
   constructor(options: ConsumerOptions) {
     this.config = validateConsumerOptions(options);
-    const transport = options.transport ?? defaultTransport;
-    if (!transport) throw new ClientError("INVALID_CONFIG", "Invalid consumer option transport: none given and this entry has no default (import from kafkasm/consumer)");
+    const given = options.transport ?? defaultTransport;
+    if (!given) throw new ClientError("INVALID_CONFIG", "Invalid consumer option transport: none given and this entry has no default (import from kafkasm/consumer)");
     this.#clock = options.clock ?? systemClock;
+    this.#obs = new ConsumerObserver(this.#clock, options.hooks);
+    const transport = this.#obs.transport(given);
     const c = this.config;
     this.#brokers = new Brokers({ brokers: c.brokers, clientId: c.clientId, requestTimeoutMs: c.requestTimeoutMs + c.maxWaitMs, maxInFlight: 5, sasl: options.sasl },
       transport, this.#clock, options.brokerAddressMap);
@@ -146,6 +154,14 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       const position = o.next >= 0 ? o.next : o.position;
       return { topic: o.topic, partition: o.partition, position, highWatermark: o.highWatermark, lag: o.highWatermark >= 0 && position >= 0 ? Math.max(0, o.highWatermark - position) : -1 };
     });
+  }
+
+  /**
+   * Counters and the live state of each partition (position, committed, high watermark, lag): a
+   * snapshot, cheap to take every second.
+   */
+  metrics(): ConsumerMetrics {
+    return this.#obs.metrics(this.#owned.values(), { generation: this.#group.generationId, memberId: this.#group.memberId });
   }
 
   /** Fetch from `offset` next (records buffered for the partition are dropped). */
@@ -210,6 +226,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
             if (o.version !== b.version || o.paused || this.#group.needsJoin || this.#closed) break;
             o.next = r.offset + 1;
             o.nextEpoch = r.leaderEpoch;
+            this.#obs.recordsConsumed++;
             yield r;
             // The application asked for the next record: the one before counts as handed and processed.
             this.#group.polled();
@@ -247,6 +264,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         const last = b.batch.records[b.batch.records.length - 1];
         o.next = last.offset + 1;
         o.nextEpoch = last.leaderEpoch;
+        this.#obs.recordsConsumed += b.batch.records.length;
         this.#maybeAutoCommit();
       }
     }
@@ -327,6 +345,12 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       this.#owned.set(k, { topic: tp.topic, partition: tp.partition, position: -1, positionEpoch: -1, next: -1, nextEpoch: -1, committed: -1, paused: false, version: 0, highWatermark: -1 });
       added.push(tp);
     }
+    this.#obs.rebalances++;
+    if (this.#obs.has("onRebalance")) {
+      this.#obs.emit("onRebalance", { generation: g.generationId, memberId: g.memberId, assigned: added, revoked: this.#revokedSince, lost: this.#lostSince });
+    }
+    this.#revokedSince = [];
+    this.#lostSince = [];
     await this.#callback("assigned", added);
   }
 
@@ -336,7 +360,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       this.#owned.delete(key(o.topic, o.partition));
     }
     if (parts.length === 0) return;
-    await this.#callback(how, parts.map(({ topic, partition }) => ({ topic, partition })));
+    const tps = parts.map(({ topic, partition }) => ({ topic, partition }));
+    (how === "lost" ? this.#lostSince : this.#revokedSince).push(...tps);
+    await this.#callback(how, tps);
   }
 
   async #callback(which: "assigned" | "revoked" | "lost", tps: TopicPartition[]): Promise<void> {
@@ -444,7 +470,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const conn: Connection = await this.#brokers.connect(leader);
     const v = Math.min(FETCH_MAX_VERSION, versionFor(conn, Fetch));
     const sent = parts.map((o) => ({ o, version: o.version, position: o.position }));
-    const res = await conn.request(Fetch, v, {
+    const done = this.#obs.fetch(conn.address, leader, parts.length);
+    let res;
+    try {
+      res = await conn.request(Fetch, v, {
       maxWaitMs: c.maxWaitMs, minBytes: c.minBytes, maxBytes: c.maxBytes, isolationLevel: c.readCommitted ? 1 : 0,
       sessionId: 0, sessionEpoch: -1,
       topics: groupByTopic(parts).map(([topic, list]) => ({
@@ -453,20 +482,35 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
           currentLeaderEpoch: this.#metadata.topic(o.topic).partitions?.[o.partition]?.leaderEpoch ?? -1, lastFetchedEpoch: -1,
         })),
       })),
-    });
-    if (res.errorCode !== ErrorCode.NONE) throw kafkaErrorFor(res.errorCode, `Fetch from broker ${leader}`);
+      });
+    } catch (e) {
+      done(0, 0, asKafkasmError(e, "CONNECTION_ERROR", `Fetch from broker ${leader}`, true));
+      throw e;
+    }
+    if (res.errorCode !== ErrorCode.NONE) {
+      const e = kafkaErrorFor(res.errorCode, `Fetch from broker ${leader}`);
+      done(0, 0, e);
+      throw e;
+    }
+    const tally = { records: 0, bytes: 0 };
     for (const t of res.responses) {
       for (const pr of t.partitions) {
         const s = sent.find((x) => x.o.topic === t.topic && x.o.partition === pr.partitionIndex);
         // Seeked, paused or revoked while the fetch was out: its answer no longer applies.
         if (!s || s.o.version !== s.version || s.o.position !== s.position || this.#closed) continue;
-        await this.#partitionResponse(s.o, s.version, pr);
+        await this.#partitionResponse(s.o, s.version, pr, tally);
       }
     }
+    done(tally.records, tally.bytes);
   }
 
-  async #partitionResponse(o: Owned, version: number, pr: FetchPartitionResponse): Promise<void> {
+  async #partitionResponse(o: Owned, version: number, pr: FetchPartitionResponse, tally: { records: number; bytes: number }): Promise<void> {
     const code = pr.errorCode;
+    const counters = this.#obs.partition(o.topic, o.partition);
+    if (code !== ErrorCode.NONE) {
+      const name = kafkaErrorInfo(code).name;
+      counters.errors[name] = (counters.errors[name] ?? 0) + 1;
+    }
     if (code === ErrorCode.OFFSET_OUT_OF_RANGE) {
       o.position = -1;
       await this.#reset([o]);
@@ -488,6 +532,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       throw new ClientError("RECORD_TOO_LARGE", `Cannot consume ${o.topic}-${o.partition} at offset ${o.position}: the next batch is larger than maxBytes ${this.config.maxBytes}`);
     }
     const records = this.#records(o, batches, pr.abortedTransactions);
+    counters.batches += batches.length;
+    counters.records += records.length;
+    counters.bytes += bytes.length;
+    tally.records += records.length;
+    tally.bytes += bytes.length;
     const last = batches[batches.length - 1];
     o.position = Math.max(o.position, last.baseOffset + last.lastOffsetDelta + 1);
     o.positionEpoch = last.partitionLeaderEpoch;
@@ -548,7 +597,13 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   async #commit(offsets: TopicPartitionOffset[], strict: boolean): Promise<void> {
     if (offsets.length === 0) return;
-    await this.#group.commit(offsets, strict);
+    try {
+      await this.#group.commit(offsets, strict);
+    } catch (e) {
+      this.#obs.commit(offsets, asKafkasmError(e, "ILLEGAL_STATE", "OffsetCommit"));
+      throw e;
+    }
+    this.#obs.commit(offsets);
     for (const tp of offsets) {
       const o = this.#owned.get(key(tp.topic, tp.partition));
       if (o) o.committed = tp.offset;

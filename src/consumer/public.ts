@@ -3,5 +3,6 @@ export { Consumer, setDefaultConsumerTransport } from "./consumer.ts";
 export type {
   AssignorName, ConsumerBatch, ConsumerOptions, ConsumerRecord, RebalanceCallback, TopicPartition, TopicPartitionOffset,
 } from "./config.ts";
+export type { ConsumerBrokerMetrics, ConsumerHooks, ConsumerMetrics, ConsumerPartitionMetrics } from "./metrics.ts";
 export type { Assignor, GroupMember, RebalanceProtocol } from "./assignors/index.ts";
 export { ClientError, KafkaError, KafkasmError, type ClientErrorCode } from "../errors.ts";
