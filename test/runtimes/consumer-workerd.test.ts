@@ -3,16 +3,10 @@
 // and answers. Successive requests resume where the last one committed.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
-import * as esbuild from "esbuild";
 import { startCluster } from "../harness/cluster.ts";
 import { kcatProduce } from "../harness/kcat.ts";
 import { exitAfterSuite } from "../harness/bounded.ts";
-import { freePort } from "../harness/net.ts";
-import { bin, bundleSpec, root } from "./runtime-helpers.ts";
+import { serveWorker } from "./workerd-worker.ts";
 
 const WORKER = `
 import { Consumer } from "./kafkasm/consumer.js";
@@ -39,48 +33,10 @@ export default {
 };
 `;
 
-async function startConsumerWorker(): Promise<{ consume(q: Record<string, string>): Promise<{ ok: boolean; values: string[]; error?: string }>; stop(): void }> {
-  const dir = mkdtempSync(join(tmpdir(), "kafkasm-workerd-consumer-"));
-  let child: ChildProcess | undefined;
-  let stderr = "";
-  const stop = () => { child?.kill("SIGKILL"); rmSync(dir, { recursive: true, force: true }); };
-  const spec = await bundleSpec("src/consumer-workerd.ts");
-  await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...spec, outdir: join(dir, "kafkasm") });
-  const files: string[] = [];
-  const walk = (d: string) => { for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : files.push(relative(dir, join(d, e.name))); };
-  walk(join(dir, "kafkasm"));
-  writeFileSync(join(dir, "worker.js"), WORKER);
-  const port = await freePort();
-  const modules = [`(name = "worker.js", esModule = embed "worker.js")`,
-    ...files.map((f) => f.endsWith(".wasm") ? `(name = "${f}", wasm = embed "${f}")` : `(name = "${f}", esModule = embed "${f}")`)];
-  writeFileSync(join(dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .worker), (name = "loopback", network = (allow = ["local"])) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [ ${modules.join(",\n    ")} ],
-  compatibilityDate = "2025-01-01",
-  globalOutbound = "loopback",
-);
-`);
-  child = spawn(bin("workerd"), ["serve", join(dir, "config.capnp")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  child.stderr!.on("data", (d) => (stderr += d));
-  return {
-    stop,
-    async consume(q) {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        try {
-          const r = await fetch(`http://127.0.0.1:${port}/?${new URLSearchParams(q)}`, { signal: AbortSignal.timeout(60_000) });
-          return await r.json() as { ok: boolean; values: string[]; error?: string };
-        } catch (e) {
-          if (Date.now() > deadline || child!.exitCode !== null) throw new Error(`workerd: ${(e as Error).message} ${stderr.slice(-2000)}`);
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-    },
-  };
+type Answer = { ok: boolean; values: string[]; error?: string };
+async function startConsumerWorker() {
+  const w = await serveWorker("src/consumer-workerd.ts", WORKER);
+  return { stop: w.stop, consume: (q: Record<string, string>) => w.get<Answer>(q) };
 }
 
 test("workerd consumes per request: each request joins the group, reads its share, commits and leaves; the next request resumes after the commit", async () => {

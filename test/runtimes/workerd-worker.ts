@@ -50,19 +50,20 @@ export interface Worker {
   stop(): void;
 }
 
-/** Builds the workerd bundle and serves it; `trustedCertificates` (PEM) are added to outbound TLS. */
-export async function startWorker(opts: { trustedCertificates?: string[] } = {}): Promise<Worker> {
+/** A workerd process serving `source` (worker.js) with the shipped bundle of `entry` in `kafkasm/`; `get` asks it. */
+export async function serveWorker(entry: string, source: string, opts: { trustedCertificates?: string[] } = {}):
+  Promise<{ get<T>(query: Record<string, string>): Promise<T>; stop(): void }> {
   const dir = mkdtempSync(join(tmpdir(), "kafkasm-workerd-"));
   let child: ChildProcess | undefined;
   let stderr = "";
   const stop = () => { child?.kill("SIGKILL"); rmSync(dir, { recursive: true, force: true }); };
   try {
-    const spec = await bundleSpec("src/workerd.ts");
+    const spec = await bundleSpec(entry);
     await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...spec, outdir: join(dir, "kafkasm") });
     const files: string[] = [];
     const walk = (d: string) => { for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : files.push(relative(dir, join(d, e.name))); };
     walk(join(dir, "kafkasm"));
-    writeFileSync(join(dir, "worker.js"), WORKER);
+    writeFileSync(join(dir, "worker.js"), source);
     const port = await freePort();
     const modules = [`(name = "worker.js", esModule = embed "worker.js")`,
       ...files.map((f) => f.endsWith(".wasm") ? `(name = "${f}", wasm = embed "${f}")` : `(name = "${f}", esModule = embed "${f}")`)];
@@ -83,16 +84,14 @@ const worker :Workerd.Worker = (
 `);
     child = spawn(bin("workerd"), ["serve", join(dir, "config.capnp")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     child.stderr!.on("data", (d) => (stderr += d));
-    const base = `http://127.0.0.1:${port}/`;
     return {
       stop,
-      async produce(broker, topic, count, options = {}) {
-        const q = new URLSearchParams({ broker, topic, count: String(count), options: JSON.stringify(options) });
+      async get<T>(query: Record<string, string>): Promise<T> {
         const deadline = Date.now() + 60_000;
         for (;;) {
           try {
-            const r = await fetch(`${base}?${q}`, { signal: AbortSignal.timeout(60_000) });
-            return await r.json() as WorkerAnswer;
+            const r = await fetch(`http://127.0.0.1:${port}/?${new URLSearchParams(query)}`, { signal: AbortSignal.timeout(60_000) });
+            return await r.json() as T;
           } catch (e) {
             if (Date.now() > deadline || child!.exitCode !== null) throw new Error(`workerd: ${(e as Error).message} ${stderr.slice(-2000)}`);
             await new Promise((r) => setTimeout(r, 200));
@@ -104,4 +103,13 @@ const worker :Workerd.Worker = (
     stop();
     throw e;
   }
+}
+
+/** The producing worker above; `trustedCertificates` (PEM) are added to outbound TLS. */
+export async function startWorker(opts: { trustedCertificates?: string[] } = {}): Promise<Worker> {
+  const w = await serveWorker("src/workerd.ts", WORKER, opts);
+  return {
+    stop: w.stop,
+    produce: (broker, topic, count, options = {}) => w.get<WorkerAnswer>({ broker, topic, count: String(count), options: JSON.stringify(options) }),
+  };
 }
