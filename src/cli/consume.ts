@@ -18,20 +18,13 @@ import { codecForAttribute } from "../compression/index.ts";
 import { Fetch } from "../protocol/fetch.ts";
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets } from "../protocol/list-offsets.ts";
 import { Metadata } from "../protocol/metadata.ts";
-import { CONTROL, decodeRecordBatchesAsync, type RecordHeaderValue } from "../protocol/record-batch.ts";
+import { CONTROL, decodeRecordBatchesAsync } from "../protocol/record-batch.ts";
 import type { BrokerAddress, Transport } from "../transport/transport.ts";
 import { formatHelp, parseArgs, parseBrokers, UsageError, type OptionSpecs } from "./args.ts";
+import type { ConsumerRecord } from "../consumer/config.ts";
 
-/** One record read back. */
-export interface ConsumedRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: Uint8Array | null;
-  value: Uint8Array | null;
-  headers: RecordHeaderValue[];
-}
+/** One record read back (the group consumer's record without its leader epoch). */
+export type ConsumedRecord = Omit<ConsumerRecord, "leaderEpoch">;
 
 export interface ConsumeOptions {
   /** Bootstrap brokers, "host:port". */
