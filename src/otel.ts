@@ -15,6 +15,9 @@
  * // The consumer's span continues the trace from the record's headers:
  * const headers = { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" };
  * trace.getTracer("app").startSpan("process clicks", { kind: SpanKind.CONSUMER }, extractContext(headers)).end();
+ * // Or let kafkasm open them: a CONSUMER span "process <topic>" per record, parented to its producer span.
+ * const consumer = instrumentConsumer(new Consumer({ brokers: ["localhost:9092"], groupId: "g", topics: ["clicks"] }));
+ * await consumer.run({ eachBatch: async (batch) => { … } });
  * ```
  */
 import {
@@ -22,6 +25,7 @@ import {
   type Attributes, type Context, type Span, type SpanContext, type TextMapPropagator, type Tracer,
 } from "@opentelemetry/api";
 import type { ProducerRecord, RecordMetadata } from "./producer/config.ts";
+import type { ConsumerBatch, ConsumerRecord } from "./consumer/config.ts";
 
 /** Record headers as kafkasm takes them (and as a consumer reads them back: values may be bytes). */
 export type Headers = Record<string, string | Uint8Array | null>;
@@ -186,4 +190,141 @@ export function instrumentProducer<P extends SendingProducer<any, any>>(producer
       return typeof value === "function" ? value.bind(target) : value;
     },
   }) as Instrumented<P>;
+}
+
+// ---- the consumer ----
+
+/** The part of a consumer that is traced (kafkasm/consumer's Consumer). */
+export interface ReceivingConsumer {
+  readonly config: { groupId: string; clientId: string };
+  [Symbol.asyncIterator](): AsyncIterator<ConsumerRecord, void, undefined>;
+  run(handlers: { eachBatch: (batch: ConsumerBatch) => void | Promise<void> }): Promise<void>;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A consumed record's headers (a list; the last of a repeated key wins) as the carrier extractContext reads. */
+function headersOf(record: ConsumerRecord): Headers {
+  const out: Headers = {};
+  for (const h of record.headers) out[h.key] = h.value;
+  return out;
+}
+
+function processAttributes(record: ConsumerRecord, group: string | undefined, clientId: string | undefined): Attributes {
+  const attributes: Attributes = {
+    "messaging.system": SYSTEM,
+    "messaging.operation.name": "process",
+    "messaging.operation.type": "process",
+    "messaging.destination.name": record.topic,
+    "messaging.destination.partition.id": String(record.partition),
+    "messaging.kafka.destination.partition": record.partition,
+    "messaging.kafka.offset": record.offset,
+    "messaging.kafka.message.offset": record.offset,
+    "messaging.message.id": `${record.topic}-${record.partition}-${record.offset}`,
+  };
+  if (group !== undefined) {
+    attributes["messaging.consumer.group.name"] = group;
+    attributes["messaging.kafka.consumer.group"] = group;
+  }
+  if (record.key) {
+    // The conventions want the key as a string: set only for a key that is valid UTF-8.
+    try { attributes["messaging.kafka.message.key"] = utf8.decode(record.key); } catch { /* a binary key */ }
+  }
+  if (record.value === null) attributes["messaging.kafka.message.tombstone"] = true;
+  if (clientId !== undefined) attributes["messaging.client.id"] = clientId;
+  return attributes;
+}
+
+export interface ConsumerInstrumentOptions extends InstrumentOptions {
+  /** `messaging.consumer.group.name` (instrumentConsumer takes the consumer's groupId). */
+  groupId?: string;
+}
+
+/**
+ * Opens the CONSUMER span "process <topic>" of a record: a child of the context its headers carry
+ * (the producer's span), or of the active context when they carry none. The caller ends it.
+ */
+export function startProcessSpan(record: ConsumerRecord, options: ConsumerInstrumentOptions = {}): Span {
+  const tracer = options.tracer ?? trace.getTracer("kafkasm");
+  const active = contextApi.active();
+  const carried = extractContext(headersOf(record), { propagator: options.propagator, context: active });
+  return tracer.startSpan(`process ${record.topic}`, { kind: SpanKind.CONSUMER, attributes: processAttributes(record, options.groupId, options.clientId) }, carried);
+}
+
+function failSpan(span: Span, error: unknown): void {
+  const e = error as Error & { code?: unknown };
+  span.setAttribute("error.type", typeof e?.code === "string" ? e.code : e?.name || "Error");
+  if (error instanceof Error) span.recordException(error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: e?.message ?? String(error) });
+}
+
+/**
+ * Runs `handler` for one consumed record inside its "process <topic>" span (the active span while it
+ * runs); a handler that throws or rejects sets ERROR status on the span, which rethrows.
+ */
+export async function tracedProcess<T>(record: ConsumerRecord, handler: (record: ConsumerRecord) => T | Promise<T>, options: ConsumerInstrumentOptions = {}): Promise<T> {
+  const span = startProcessSpan(record, options);
+  try {
+    return await contextApi.with(trace.setSpan(contextApi.active(), span), () => handler(record));
+  } catch (error) {
+    failSpan(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/**
+ * The consumer whose records are handed out in "process <topic>" CONSUMER spans (a view of
+ * `consumer`, which is not modified): `run()` opens one per record of the batch before `eachBatch`
+ * and ends them when it settles (ERROR status and rethrow when it throws); the async iterator opens
+ * one per record yielded and ends it when the application asks for the next one (or leaves the loop).
+ */
+export function instrumentConsumer<C extends ReceivingConsumer>(consumer: C, options: ConsumerInstrumentOptions = {}): C {
+  const opts: ConsumerInstrumentOptions = { ...options, groupId: options.groupId ?? consumer.config.groupId, clientId: options.clientId ?? consumer.config.clientId };
+  function run(handlers: { eachBatch: (batch: ConsumerBatch) => void | Promise<void> }): Promise<void> {
+    const eachBatch = handlers?.eachBatch;
+    if (typeof eachBatch !== "function") return consumer.run(handlers); // its own INVALID_CONFIG
+    return consumer.run({
+      async eachBatch(batch) {
+        const spans = batch.records.map((r) => startProcessSpan(r, opts));
+        if (spans.length === 0) return eachBatch(batch);
+        try {
+          // One span is active while the handler runs: the first record's (the batch shares one handler call).
+          await contextApi.with(trace.setSpan(contextApi.active(), spans[0]!), () => eachBatch(batch));
+        } catch (error) {
+          for (const s of spans) failSpan(s, error);
+          throw error;
+        } finally {
+          for (const s of spans) s.end();
+        }
+      },
+    });
+  }
+  async function* records(): AsyncGenerator<ConsumerRecord, void, undefined> {
+    const it = consumer[Symbol.asyncIterator]();
+    let span: Span | undefined;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        span = startProcessSpan(r.value, opts);
+        yield r.value;
+        span.end();
+        span = undefined;
+      }
+    } finally {
+      span?.end();
+      await it.return?.();
+    }
+  }
+  return new Proxy(consumer, {
+    get(target, property) {
+      if (property === "run") return run;
+      if (property === Symbol.asyncIterator) return records;
+      const value = Reflect.get(target, property, target);
+      // Consumer methods use private fields: they must run with the consumer itself as `this`.
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }

@@ -7,7 +7,8 @@ import {
 } from "@opentelemetry/api";
 import { FakeCluster, ERR } from "../fake/cluster.ts";
 import { Producer, type ProducerRecord, type RecordMetadata } from "../../src/public.ts";
-import { extractContext, instrumentProducer, tracedSend } from "../../src/otel.ts";
+import { extractContext, instrumentConsumer, instrumentProducer, tracedProcess, tracedSend } from "../../src/otel.ts";
+import { Consumer, type ConsumerBatch, type ConsumerRecord } from "../../src/consumer/consumer.ts";
 import { within } from "../harness/bounded.ts";
 import { ApiKey } from "../../src/protocol/api.ts";
 
@@ -196,6 +197,95 @@ test("other members are the producer's own, bound to it (private fields work)", 
   await within(traced.flush(), 10_000, "flush");
   assert.ok(traced.metrics()!.recordsSent >= 1);
   await traced.close();
+});
+
+function consumerOf(cluster: FakeCluster, groupId = "g") {
+  return new Consumer({ brokers: cluster.bootstrap, transport: cluster.transport, groupId, clientId: "reader", topics: ["t"], autoOffsetReset: "earliest",
+    autoCommit: false, heartbeatIntervalMs: 50, sessionTimeoutMs: 2000, maxWaitMs: 50 });
+}
+
+test("a record's CONSUMER span 'process <topic>' (run/eachBatch) continues its producer span's trace, with the messaging attributes", async () => {
+  const { cluster, producer } = setup();
+  const tracer = new MemoryTracer();
+  const root = tracer.startSpan("click");
+  const meta = await within(context.with(trace.setSpan(ROOT_CONTEXT, root), () => instrumentProducer(producer, { tracer }).send({ topic: "t", partition: 1, key: "user-7", value: "v" })), 10_000, "send");
+  await producer.close();
+  const producerSpan = tracer.finished.find((s) => s.kind === SpanKind.PRODUCER)!;
+  const consumer = instrumentConsumer(consumerOf(cluster), { tracer });
+  let active: SpanContext | undefined;
+  const done = consumer.run({ eachBatch: async (batch: ConsumerBatch) => { active = trace.getSpanContext(context.active()); if (batch.records.length) await consumer.close(); } });
+  await within(done, 10_000, "run to end");
+  const spans = tracer.finished.filter((s) => s.kind === SpanKind.CONSUMER);
+  assert.is(spans.length, 1);
+  const span = spans[0]!;
+  assert.is(span.name, "process t");
+  assert.is(span.context.traceId, producerSpan.context.traceId, "one trace from the click to the processing");
+  assert.is(span.context.traceId, root.spanContext().traceId);
+  assert.is(span.parentSpanId, producerSpan.context.spanId, "parented to the producer span");
+  assert.is(active?.spanId, span.context.spanId, "the span is active while the handler runs");
+  assert.equal(span.attributes, {
+    "messaging.system": "kafka",
+    "messaging.operation.name": "process",
+    "messaging.operation.type": "process",
+    "messaging.destination.name": "t",
+    "messaging.destination.partition.id": "1",
+    "messaging.kafka.destination.partition": 1,
+    "messaging.kafka.offset": meta.offset,
+    "messaging.kafka.message.offset": meta.offset,
+    "messaging.message.id": `t-1-${meta.offset}`,
+    "messaging.consumer.group.name": "g",
+    "messaging.kafka.consumer.group": "g",
+    "messaging.kafka.message.key": "user-7",
+    "messaging.client.id": "reader",
+  });
+  assert.is(span.status.code, SpanStatusCode.UNSET);
+  cluster.close();
+});
+
+test("an eachBatch handler that throws sets ERROR status on its records' spans, and run() rejects with the same error", async () => {
+  const { cluster, producer } = setup();
+  const tracer = new MemoryTracer();
+  await within(instrumentProducer(producer, { tracer }).send({ topic: "t", partition: 0, value: "a" }), 10_000, "send");
+  await producer.close();
+  const consumer = instrumentConsumer(consumerOf(cluster), { tracer });
+  const boom = new Error("handler failed");
+  const error = await within(consumer.run({ eachBatch: () => { throw boom; } }).then(() => undefined, (e: unknown) => e), 10_000, "run to fail");
+  assert.is(error, boom);
+  const span = tracer.finished.find((s) => s.kind === SpanKind.CONSUMER)!;
+  assert.is(span.status.code, SpanStatusCode.ERROR);
+  assert.is(span.exceptions[0], boom);
+  assert.is(span.attributes["error.type"], "Error");
+  await consumer.close();
+  cluster.close();
+});
+
+test("the async iterator's span per record lasts until the next record is asked for; tracedProcess wraps a handler and rethrows its error", async () => {
+  const { cluster, producer } = setup();
+  const tracer = new MemoryTracer();
+  const traced = instrumentProducer(producer, { tracer });
+  await within(traced.send({ topic: "t", partition: 0, value: "a" }), 10_000, "send a");
+  await within(traced.send({ topic: "t", partition: 0, value: "b" }), 10_000, "send b");
+  await producer.close();
+  const [sendA, sendB] = tracer.finished;
+  const consumer = instrumentConsumer(consumerOf(cluster), { tracer });
+  const it = consumer[Symbol.asyncIterator]();
+  const first = await within(it.next(), 10_000, "first record");
+  const consumerSpans = () => tracer.finished.filter((s) => s.kind === SpanKind.CONSUMER);
+  assert.is(consumerSpans().length, 0, "open while the application holds the record");
+  await within(it.next(), 10_000, "second record");
+  assert.is(consumerSpans().length, 1);
+  assert.is(consumerSpans()[0]!.parentSpanId, sendA!.context.spanId);
+  await it.return!();
+  assert.is(consumerSpans().length, 2, "leaving the loop ends the last span");
+  assert.is(consumerSpans()[1]!.parentSpanId, sendB!.context.spanId);
+  // tracedProcess: the same span around a handler, with its failure recorded.
+  const boom = new Error("bad record");
+  const e = await tracedProcess(first.value as ConsumerRecord, () => { throw boom; }, { tracer, groupId: "g" }).then(() => undefined, (x: unknown) => x);
+  assert.is(e, boom);
+  const failed = consumerSpans()[2]!;
+  assert.is(failed.status.code, SpanStatusCode.ERROR);
+  assert.is(failed.context.traceId, sendA!.context.traceId);
+  cluster.close();
 });
 
 test.run();
