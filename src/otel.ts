@@ -8,7 +8,8 @@
  * @example
  * ```ts
  * import { Producer } from "kafkasm";
- * import { instrumentProducer, extractContext } from "kafkasm/otel";
+ * import { Consumer } from "kafkasm/consumer";
+ * import { instrumentConsumer, instrumentProducer, extractContext } from "kafkasm/otel";
  * import { SpanKind, trace } from "@opentelemetry/api";
  * const producer = instrumentProducer(new Producer({ brokers: ["localhost:9092"] }));
  * await producer.send({ topic: "clicks", value: "{}" }); // a span "send clicks"; headers.traceparent set
@@ -17,7 +18,7 @@
  * trace.getTracer("app").startSpan("process clicks", { kind: SpanKind.CONSUMER }, extractContext(headers)).end();
  * // Or let kafkasm open them: a CONSUMER span "process <topic>" per record, parented to its producer span.
  * const consumer = instrumentConsumer(new Consumer({ brokers: ["localhost:9092"], groupId: "g", topics: ["clicks"] }));
- * await consumer.run({ eachBatch: async (batch) => { … } });
+ * await consumer.run({ eachBatch: async (batch) => console.log(batch.records.length) });
  * ```
  */
 import {
