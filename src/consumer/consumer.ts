@@ -471,35 +471,30 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const v = Math.min(FETCH_MAX_VERSION, versionFor(conn, Fetch));
     const sent = parts.map((o) => ({ o, version: o.version, position: o.position }));
     const done = this.#obs.fetch(conn.address, leader, parts.length);
-    let res;
-    try {
-      res = await conn.request(Fetch, v, {
-      maxWaitMs: c.maxWaitMs, minBytes: c.minBytes, maxBytes: c.maxBytes, isolationLevel: c.readCommitted ? 1 : 0,
-      sessionId: 0, sessionEpoch: -1,
-      topics: groupByTopic(parts).map(([topic, list]) => ({
-        topic, partitions: list.map((o) => ({
-          partition: o.partition, fetchOffset: o.position, partitionMaxBytes: c.maxPartitionBytes, logStartOffset: -1,
-          currentLeaderEpoch: this.#metadata.topic(o.topic).partitions?.[o.partition]?.leaderEpoch ?? -1, lastFetchedEpoch: -1,
-        })),
-      })),
-      });
-    } catch (e) {
-      done(0, 0, asKafkasmError(e, "CONNECTION_ERROR", `Fetch from broker ${leader}`, true));
-      throw e;
-    }
-    if (res.errorCode !== ErrorCode.NONE) {
-      const e = kafkaErrorFor(res.errorCode, `Fetch from broker ${leader}`);
-      done(0, 0, e);
-      throw e;
-    }
     const tally = { records: 0, bytes: 0 };
-    for (const t of res.responses) {
-      for (const pr of t.partitions) {
-        const s = sent.find((x) => x.o.topic === t.topic && x.o.partition === pr.partitionIndex);
-        // Seeked, paused or revoked while the fetch was out: its answer no longer applies.
-        if (!s || s.o.version !== s.version || s.o.position !== s.position || this.#closed) continue;
-        await this.#partitionResponse(s.o, s.version, pr, tally);
+    try {
+      const res = await conn.request(Fetch, v, {
+        maxWaitMs: c.maxWaitMs, minBytes: c.minBytes, maxBytes: c.maxBytes, isolationLevel: c.readCommitted ? 1 : 0,
+        sessionId: 0, sessionEpoch: -1,
+        topics: groupByTopic(parts).map(([topic, list]) => ({
+          topic, partitions: list.map((o) => ({
+            partition: o.partition, fetchOffset: o.position, partitionMaxBytes: c.maxPartitionBytes, logStartOffset: -1,
+            currentLeaderEpoch: this.#metadata.topic(o.topic).partitions?.[o.partition]?.leaderEpoch ?? -1, lastFetchedEpoch: -1,
+          })),
+        })),
+      });
+      if (res.errorCode !== ErrorCode.NONE) throw kafkaErrorFor(res.errorCode, `Fetch from broker ${leader}`);
+      for (const t of res.responses) {
+        for (const pr of t.partitions) {
+          const s = sent.find((x) => x.o.topic === t.topic && x.o.partition === pr.partitionIndex);
+          // Seeked, paused or revoked while the fetch was out: its answer no longer applies.
+          if (!s || s.o.version !== s.version || s.o.position !== s.position || this.#closed) continue;
+          await this.#partitionResponse(s.o, s.version, pr, tally);
+        }
       }
+    } catch (e) {
+      done(tally.records, tally.bytes, asKafkasmError(e, "CONNECTION_ERROR", `Fetch from broker ${leader}`, true));
+      throw e;
     }
     done(tally.records, tally.bytes);
   }

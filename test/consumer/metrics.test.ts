@@ -7,7 +7,7 @@ import { FakeCluster } from "../fake/cluster.ts";
 import { Producer } from "../../src/index.ts";
 import { Consumer, type ConsumerHooks, type ConsumerOptions, type ConsumerRecord, type TopicPartition } from "../../src/consumer/consumer.ts";
 import { ApiKey } from "../../src/protocol/api.ts";
-import { KafkaError } from "../../src/errors.ts";
+import { KafkaError, KafkasmError } from "../../src/errors.ts";
 import { exitAfterSuite, until, within } from "../harness/bounded.ts";
 
 /** `counts[i]` records into partition i, each awaited alone: one batch per record. */
@@ -99,6 +99,27 @@ test("a Fetch partition error is counted by its Kafka name per partition, and th
   assert.equal(m.partitions["t/1"]!.errors, { KAFKA_STORAGE_ERROR: 1 });
   assert.is(m.partitions["t/0"]!.records + m.partitions["t/1"]!.records, 4, "the failed answer carried no records");
   await it.return!();
+  cluster.close();
+});
+
+test("a Fetch lost with its connection counts once in fetchErrors and disconnects, reaches onFetch with its error, and leaves nothing in flight", async () => {
+  const cluster = await setup([2]);
+  const errors: unknown[] = [];
+  const disconnects: unknown[] = [];
+  const c = consumer(cluster, { hooks: { onFetch: (e) => { if (e.error) errors.push(e.error); }, onDisconnect: (e) => { disconnects.push(e.error); } } });
+  cluster.inject({ apiKey: ApiKey.Fetch, action: { closeConnection: "before" } });
+  const it = c[Symbol.asyncIterator]();
+  assert.is((await take(it, 2)).length, 2, "the records arrive over a new connection");
+  const leader = Object.values(c.metrics().brokers).filter((b) => b.fetches > 0);
+  assert.is(leader.length, 1);
+  assert.is(leader[0]!.fetchErrors, 1);
+  assert.is(errors.length, 1);
+  assert.instance(errors[0], KafkasmError);
+  assert.is(disconnects.filter((e) => e instanceof Error).length, 1, "one connection lost (not closed by the consumer)");
+  await it.return!();
+  const after = Object.values(c.metrics().brokers);
+  assert.is(after.reduce((s, b) => s + b.inFlight, 0), 0, "nothing in flight after close");
+  assert.is(after.reduce((s, b) => s + b.connections, 0), 0, "every connection closed");
   cluster.close();
 });
 
