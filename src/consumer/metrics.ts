@@ -5,8 +5,9 @@
  */
 import type { Clock } from "../client/clock.ts";
 import type { KafkasmError } from "../errors.ts";
-import type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "../transport/transport.ts";
+import type { BrokerAddress, Transport } from "../transport/transport.ts";
 import type { TopicPartition, TopicPartitionOffset } from "./config.ts";
+import { dialCounted } from "../client/counted.ts";
 
 /** Typed event callbacks (`options.hooks`). A hook that throws is logged once and never breaks the consumer. */
 export interface ConsumerHooks {
@@ -134,29 +135,8 @@ export class ConsumerObserver {
 
   /** The transport with connections and socket bytes counted per broker, and onConnect/onDisconnect. */
   transport(transport: Transport): Transport {
-    return (address: BrokerAddress, handlers: TransportHandlers): Promise<TransportSocket> => {
-      const c = this.#broker(address);
-      return transport(address, {
-        onData: (chunk) => {
-          if (chunk instanceof Uint8Array) c.bytesIn += chunk.byteLength;
-          handlers.onData(chunk);
-        },
-        onClose: (error) => {
-          c.connections--;
-          c.disconnects++;
-          this.emit("onDisconnect", error ? { broker: address, error } : { broker: address });
-          handlers.onClose(error);
-        },
-      }).then((socket) => {
-        c.connections++;
-        c.connects++;
-        this.emit("onConnect", { broker: address });
-        return {
-          write: (data: Uint8Array) => { c.bytesOut += data.length; return socket.write(data); },
-          close: () => socket.close(),
-        };
-      });
-    };
+    return (address, handlers) => dialCounted(transport, address, handlers, this.#broker(address),
+      () => this.emit("onConnect", { broker: address }), (error) => this.emit("onDisconnect", error ? { broker: address, error } : { broker: address }));
   }
 
   /** A Fetch goes out to `leader` on the connection to `address`; the returned function is called when it completes. */

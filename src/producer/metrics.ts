@@ -9,6 +9,7 @@ import type { ProduceResponse } from "../protocol/produce.ts";
 import type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "../transport/transport.ts";
 import type { Batch, PartitionState } from "./accumulator.ts";
 import type { Clock } from "../client/clock.ts";
+import { dialCounted } from "../client/counted.ts";
 import type { ProducerRecord } from "./config.ts";
 
 export type { BrokerMetrics, PartitionMetrics, ProducerHooks, ProducerMetrics } from "./hooks.ts";
@@ -89,31 +90,8 @@ export class Metrics {
 
   /** Wraps the producer's transport: connections and socket bytes per broker, onConnect/onDisconnect. */
   dial(transport: Transport, address: BrokerAddress, handlers: TransportHandlers): Promise<TransportSocket> {
-    const c = this.#broker(address);
-    return transport(address, {
-      onData: (chunk) => {
-        // The connection's own handler deals with a transport handing it garbage; counting must not throw first.
-        if (chunk instanceof Uint8Array) c.bytesIn += chunk.byteLength;
-        handlers.onData(chunk);
-      },
-      onClose: (error) => {
-        c.connections--;
-        c.disconnects++;
-        this.#emit("onDisconnect", { broker: address, error });
-        handlers.onClose(error);
-      },
-    }).then((socket) => {
-      c.connections++;
-      c.connects++;
-      this.#emit("onConnect", { broker: address });
-      return {
-        write: (data: Uint8Array) => {
-          c.bytesOut += data.length;
-          return socket.write(data);
-        },
-        close: () => socket.close(),
-      };
-    });
+    return dialCounted(transport, address, handlers, this.#broker(address),
+      () => this.#emit("onConnect", { broker: address }), (error) => this.#emit("onDisconnect", { broker: address, error }));
   }
 
   /**
