@@ -1,6 +1,6 @@
 /**
- * Connection counting for `metrics()` and the connect/disconnect hooks of producer and consumer:
- * one socket through `transport`, its opens, closes and bytes added to `counters`.
+ * Observer plumbing shared by producer and consumer metrics: connection counting (with the
+ * connect/disconnect hooks) and guarded hook calls.
  */
 import type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "../transport/transport.ts";
 
@@ -37,4 +37,20 @@ export function dialCounted(transport: Transport, address: BrokerAddress, handle
       close: () => socket.close(),
     };
   });
+}
+
+/**
+ * Calls one of an observer's hooks. A hook is an observer: a throw is logged once (per `warned`
+ * holder) and never reaches the client's drain, fetch, commit or rebalance.
+ */
+export function callHook(hooks: object | undefined, name: string, event: unknown, warned: { warned: boolean }, who: string): void {
+  const f = (hooks as Record<string, unknown> | undefined)?.[name];
+  if (typeof f !== "function") return;
+  try {
+    f.call(hooks, event);
+  } catch (e) {
+    if (warned.warned) return;
+    warned.warned = true;
+    globalThis.console?.warn(`kafkasm: ${who}hook ${name} threw (only this first throw is logged): ${(e as Error)?.message ?? String(e)}`);
+  }
 }

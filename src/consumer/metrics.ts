@@ -7,7 +7,7 @@ import type { Clock } from "../client/clock.ts";
 import type { KafkasmError } from "../errors.ts";
 import type { BrokerAddress, Transport } from "../transport/transport.ts";
 import type { TopicPartition, TopicPartitionOffset } from "./config.ts";
-import { dialCounted } from "../client/counted.ts";
+import { callHook, dialCounted } from "../client/counted.ts";
 
 /** Typed event callbacks (`options.hooks`). A hook that throws is logged once and never breaks the consumer. */
 export interface ConsumerHooks {
@@ -88,7 +88,7 @@ type Hook = keyof ConsumerHooks;
 export class ConsumerObserver {
   readonly #clock: Clock;
   readonly #hooks: ConsumerHooks | undefined;
-  #warned = false;
+  readonly #warned = { warned: false };
   readonly #brokers = new Map<string, BrokerCounters>();
   readonly partitions = new Map<string, PartitionCounters>();
   recordsConsumed = 0;
@@ -106,17 +106,7 @@ export class ConsumerObserver {
   }
 
   emit<H extends Hook>(name: H, event: Parameters<NonNullable<ConsumerHooks[H]>>[0]): void {
-    const f = this.#hooks?.[name] as ((e: unknown) => void) | undefined;
-    if (f === undefined) return;
-    try {
-      f.call(this.#hooks, event);
-    } catch (e) {
-      // A hook is an observer: its failure must not fail a fetch, a commit or a rebalance.
-      if (!this.#warned) {
-        this.#warned = true;
-        globalThis.console?.warn(`kafkasm: consumer hook ${name} threw (only this first throw is logged): ${(e as Error)?.message ?? String(e)}`);
-      }
-    }
+    callHook(this.#hooks, name, event, this.#warned, "consumer ");
   }
 
   #broker(a: BrokerAddress): BrokerCounters {

@@ -9,7 +9,7 @@ import type { ProduceResponse } from "../protocol/produce.ts";
 import type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "../transport/transport.ts";
 import type { Batch, PartitionState } from "./accumulator.ts";
 import type { Clock } from "../client/clock.ts";
-import { dialCounted } from "../client/counted.ts";
+import { callHook, dialCounted } from "../client/counted.ts";
 import type { ProducerRecord } from "./config.ts";
 
 export type { BrokerMetrics, PartitionMetrics, ProducerHooks, ProducerMetrics } from "./hooks.ts";
@@ -40,7 +40,7 @@ type Hook = keyof ProducerHooks;
 export class Metrics {
   #clock: Clock;
   #hooks: ProducerHooks | undefined;
-  #warned = false;
+  readonly #warned = { warned: false };
   #partitions = new Map<string, PartitionCounters>();
   #brokers = new Map<string, BrokerCounters>();
   /** Uncompressed size of compressed batches, until acknowledged or failed. */
@@ -57,17 +57,7 @@ export class Metrics {
   }
 
   #emit<H extends Hook>(name: H, event: Parameters<NonNullable<ProducerHooks[H]>>[0]): void {
-    const f = this.#hooks?.[name] as ((e: unknown) => void) | undefined;
-    if (f === undefined) return;
-    try {
-      f.call(this.#hooks, event);
-    } catch (e) {
-      // A hook is an observer: its failure must not fail the records or the sender's drain.
-      if (!this.#warned) {
-        this.#warned = true;
-        globalThis.console?.warn(`kafkasm: hook ${name} threw (only this first throw is logged): ${(e as Error)?.message ?? String(e)}`);
-      }
-    }
+    callHook(this.#hooks, name, event, this.#warned, "");
   }
 
   #partition(b: Batch): PartitionCounters {
