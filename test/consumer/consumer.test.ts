@@ -10,6 +10,7 @@ import { Producer } from "../../src/index.ts";
 import { Consumer, type ConsumerOptions, type ConsumerRecord, type TopicPartition } from "../../src/consumer/consumer.ts";
 import { ApiKey } from "../../src/protocol/api.ts";
 import { KafkaError, KafkasmError } from "../../src/errors.ts";
+import { take, tps } from "./helpers.ts";
 import { exitAfterSuite, sleep, until, within } from "../harness/bounded.ts";
 
 const dec = new TextDecoder();
@@ -35,19 +36,7 @@ function drain(c: Consumer, seen: ConsumerRecord[]): Promise<unknown> {
   })().then(() => undefined, (e) => e);
 }
 
-/** Takes `n` records through the iterator without ending it. */
-async function take(it: AsyncIterator<ConsumerRecord>, n: number): Promise<ConsumerRecord[]> {
-  const out: ConsumerRecord[] = [];
-  while (out.length < n) {
-    const r = await within(it.next(), 10_000, `record ${out.length + 1} of ${n}`);
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
-
 const values = (rs: ConsumerRecord[]) => new Set(rs.map(text));
-const tps = (l: TopicPartition[]) => l.map((tp) => `${tp.topic}-${tp.partition}`).sort();
 
 test("a member joins (MEMBER_ID_REQUIRED, then with the id it was given), gets every partition and reads every record", async () => {
   const cluster = await setup();

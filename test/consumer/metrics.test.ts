@@ -8,6 +8,7 @@ import { Producer } from "../../src/index.ts";
 import { Consumer, type ConsumerHooks, type ConsumerOptions, type ConsumerRecord, type TopicPartition } from "../../src/consumer/consumer.ts";
 import { ApiKey } from "../../src/protocol/api.ts";
 import { KafkaError, KafkasmError } from "../../src/errors.ts";
+import { take, tps } from "./helpers.ts";
 import { exitAfterSuite, until, within } from "../harness/bounded.ts";
 
 /** `counts[i]` records into partition i, each awaited alone: one batch per record. */
@@ -26,17 +27,6 @@ function consumer(cluster: FakeCluster, o: Partial<ConsumerOptions> = {}): Consu
     autoCommit: false, heartbeatIntervalMs: 50, sessionTimeoutMs: 2000, maxWaitMs: 50, ...o });
 }
 
-async function take(it: AsyncIterator<ConsumerRecord>, n: number): Promise<ConsumerRecord[]> {
-  const out: ConsumerRecord[] = [];
-  while (out.length < n) {
-    const r = await within(it.next(), 10_000, `record ${out.length + 1} of ${n}`);
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
-
-const tps = (l: TopicPartition[]) => l.map((tp) => `${tp.topic}-${tp.partition}`).sort();
 
 test("after consuming known traffic and one commit: exact records, batches, bytes, positions, lag 0, one commit, one rebalance, and the hooks saw the same", async () => {
   const counts = [5, 3, 0];
