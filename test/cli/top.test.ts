@@ -55,6 +55,8 @@ test("kafkasm top --brokers --topic --once --json: a frame of a live load on the
   const cluster = await startCluster({ brokers: 2 });
   try {
     const { name: topic } = await freshTopic(cluster, "top", 2);
+    // The mock picks leaders at random (both can land on one broker): put one on each, as the test needs.
+    if (!cluster.external) for (let p = 0; p < 2; p++) await cluster.setLeader(topic, p, cluster.brokers[p].id);
     const child = top(["--brokers", cluster.bootstrap, "--topic", topic, "--once", "--json", "--interval-ms", "700"]);
     assert.is(await child.exited(60_000), 0, child.stderr);
     const frame = JSON.parse(child.stdout.trim().split("\n").pop()!);
