@@ -15,12 +15,17 @@ import type { MetadataResponse } from "../../src/protocol/metadata.ts";
 import type { ProduceResponse } from "../../src/protocol/produce.ts";
 import { nodeTransport } from "../../src/transport/node.ts";
 import { exitAfterSuite, within } from "../harness/bounded.ts";
+import { getCodec } from "../../bindings/codec.ts";
+import { loadChecks } from "../../src/producer/metadata.ts";
 
 /** Exceptions that escaped to the process while a test ran; each test asserts there were none. */
 const escaped: unknown[] = [];
 process.on("uncaughtException", (e) => escaped.push(e));
 process.on("unhandledRejection", (e) => escaped.push(e));
 // Each test counts only what escaped while it ran (an earlier failure must not fail every later test).
+// The codec and the checks chunk load once per process: loaded here, so a cold start on a loaded machine
+// does not eat the first test's maxBlockMs (these tests are about answers, not load time).
+test.before(async () => { await Promise.all([getCodec(), loadChecks()]); });
 test.before.each(() => { escaped.length = 0; });
 const API_NAMES: Record<number, string> = { [ApiKey.ApiVersions]: "ApiVersions", [ApiKey.Metadata]: "Metadata", [ApiKey.InitProducerId]: "InitProducerId", [ApiKey.Produce]: "Produce" };
 
