@@ -64,6 +64,11 @@ interface ChildResult {
   syncColdP99Ms: number | null;
   baselineRssMb: number;
   peakRssMb: number;
+  /** JS clients: peak V8 heap (heapTotal) and peak memory outside it (external: WASM memory, ArrayBuffers, native). */
+  peakHeapMb?: number;
+  peakExternalMb?: number;
+  /** JS clients: peak RSS of the same runtime running an empty script (what no library can save). */
+  runtimeRssMb?: number;
   note?: string;
 }
 
@@ -213,14 +218,21 @@ function progress(p: { done: number; recordsPerSec: number }): void {
 async function runChild(client: string, o: ChildOptions): Promise<void> {
   const fn = client === "kafkasm" ? childKafkasm : client === "kafkajs" ? childKafkajs : client === "platformatic" ? childPlatformatic : undefined;
   if (!fn) throw new Error(`unknown client ${client}`);
+  let heap = 0, external = 0;
+  const sample = setInterval(() => {
+    const m = process.memoryUsage();
+    heap = Math.max(heap, m.heapTotal);
+    external = Math.max(external, m.external);
+  }, 10);
   const r = await fn(o);
+  clearInterval(sample);
   const seconds = r.seconds!;
   const out: ChildResult = {
     client, records: o.records, seconds: round(seconds)!, recordsPerSec: o.records ? Math.round(o.records / seconds) : 0,
     mbPerSec: o.records ? round((o.records * o.recordSize) / seconds / 1048576, 2)! : 0,
     syncP50Ms: r.syncP50Ms == null ? null : round(r.syncP50Ms), syncP99Ms: r.syncP99Ms == null ? null : round(r.syncP99Ms),
     syncColdP99Ms: r.syncColdP99Ms == null ? null : round(r.syncColdP99Ms),
-    baselineRssMb: r.baselineRssMb!, peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
+    baselineRssMb: r.baselineRssMb!, peakRssMb: mb(process.resourceUsage().maxRSS * 1024), peakHeapMb: mb(heap), peakExternalMb: mb(external),
     ...(r.note ? { note: r.note } : {}),
   };
   process.stdout.write(JSON.stringify(out) + "\n");
@@ -387,13 +399,22 @@ function table(rows: Row[], mode: Mode): string {
     r.syncP50Ms == null ? "-" : `${r.syncP50Ms.toFixed(3)} ms`,
     r.syncP99Ms == null ? "-" : `${r.syncP99Ms.toFixed(3)} ms`,
     r.syncColdP99Ms == null ? "-" : `${r.syncColdP99Ms.toFixed(3)} ms`,
-    `${r.peakRssMb.toFixed(0)} MB`,
-    `${(r.peakRssMb - r.baselineRssMb).toFixed(0)} MB`,
+    r.peakRssMb == null ? "-" : `${r.peakRssMb.toFixed(0)} MB`, // null: the process ended before /proc was sampled
+    r.peakRssMb == null || r.baselineRssMb == null ? "-" : `${(r.peakRssMb - r.baselineRssMb).toFixed(0)} MB`,
     r.verified ? "ok" : `BAD ${r.offsetsCounted}/${r.expected}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => "  " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [line(head), line(widths.map((w) => "─".repeat(w))), ...body.map(line)].join("\n");
+}
+
+/** Where each JS client's peak RSS goes: the idle runtime, the V8 heap, and memory outside it. */
+function memoryTable(rows: Row[], mode: Mode): string {
+  const js = rows.filter((r) => r.mode === mode && r.peakHeapMb != null && r.records > 0);
+  if (js.length === 0) return "";
+  const mbs = (n: number | undefined) => (n == null || !Number.isFinite(n) ? "-" : `${n.toFixed(0)} MB`);
+  return ["  memory at peak (throughput run): client, peak RSS = idle runtime + ours; ours split as V8 heap (heapTotal) and external (WASM, ArrayBuffers)",
+    ...js.map((r) => `    ${r.client.padEnd(13)} RSS ${mbs(r.peakRssMb).padStart(6)}   idle ${r.client === "platformatic" ? "node 22" : "node"} ${mbs(r.runtimeRssMb).padStart(6)}   heap ${mbs(r.peakHeapMb).padStart(6)}   external ${mbs(r.peakExternalMb).padStart(6)}`)].join("\n");
 }
 
 interface TargetCheck { mode: Mode; target: string; measured: string; ok: boolean }
@@ -492,6 +513,7 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
             return parsed;
           };
           result = await child(o.records, 0, cluster.bootstrap);
+          result.runtimeRssMb = (await spawnTimed(nodeBin, ["-e", "setTimeout(() => {}, 300)"])).peakRssMb;
           if (o.latencySends) {
             const l = await onFreshCluster(topic, (bootstrap) => child(0, o.latencySends, bootstrap));
             result.syncP50Ms = l.syncP50Ms;
@@ -511,7 +533,7 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
     await cluster.stop();
   }
   const out: string[] = [];
-  for (const mode of o.modes) out.push("", `${MODES[mode].label}: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B`, table(rows, mode));
+  for (const mode of o.modes) out.push("", `${MODES[mode].label}: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B`, table(rows, mode), memoryTable(rows, mode));
   const targets = checkTargets(rows);
   if (targets.length) out.push("", "targets (issue 4):", ...targets.map((t) => `  ${t.ok ? "✓" : "✗"} ${t.mode.padEnd(10)} ${t.target.padEnd(26)} ${t.measured}`));
   const targets14 = checkTargets14(rows);
