@@ -39,6 +39,7 @@ const spec = {
   paths: { type: "string", default: PATHS.join(","), description: "direct,kafkasm,websockify" },
   partitions: { type: "number", default: 6, integer: true, min: 1, description: "partitions of the topic" },
   out: { type: "string", default: join(root, "bench/results/proxy.json"), description: "JSON results file" },
+  "relay-prof": { type: "string", default: "", description: "directory for a CPU profile of kafkasm proxy (node --cpu-prof)" },
 } as const satisfies OptionSpecs;
 
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -110,7 +111,8 @@ async function main(): Promise<number> {
       let transport: ReturnType<typeof websocketTransport> | undefined;
       if (path === "kafkasm") {
         const port = await freePort();
-        relay = [await spawnListening(process.execPath, ["--import", "tsx", "src/cli/main.ts", "proxy", "--listen", `127.0.0.1:${port}`,
+        const prof = a.relayProf ? ["--cpu-prof", "--cpu-prof-dir", a.relayProf] : [];
+        relay = [await spawnListening(process.execPath, [...prof, "--import", "tsx", "src/cli/main.ts", "proxy", "--listen", `127.0.0.1:${port}`,
           "--allow", cluster.brokers.map((b) => `${b.host}:${b.port}`).join(","), "--token", "bench"], port)];
         transport = websocketTransport({ url: `ws://127.0.0.1:${port}/broker/{host}:{port}`, token: "bench", WebSocket: WebSocket as never });
       } else if (path === "websockify") {

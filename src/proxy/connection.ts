@@ -8,7 +8,8 @@ import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { RequestGate, type GatePolicy } from "./gate.ts";
 import type { ResolvedUpstream } from "./upstream.ts";
-import { FragmentCounter, Throttle, type ClientState } from "./limits.ts";
+import { Throttle, type ClientState } from "./limits.ts";
+import { ClientFrameScanner } from "./frames.ts";
 import type { ProxyClock } from "./clock.ts";
 import type { TokenGrant } from "./jwt.ts";
 import type { LatencyHistograms } from "./metrics.ts";
@@ -45,7 +46,7 @@ export class Connection {
   private readonly down: Throttle | undefined;
   private tcpOk = true;
   private toClientParts: Uint8Array[] = [];
-  private readonly fragments: FragmentCounter;
+  private readonly frames: ClientFrameScanner;
 
   constructor(private readonly ctx: ProxyContext, private readonly ws: WebSocket, private readonly raw: Duplex,
               private readonly tcp: Socket, readonly client: string, readonly target: string,
@@ -68,8 +69,8 @@ export class Connection {
       this.up = new Throttle(limits.up, ctx.clock, (b) => this.toBroker(b), () => this.pauseSide("ws", "rate"), () => this.resumeSide("ws", "rate"), throttled);
       this.down = new Throttle(limits.down, ctx.clock, (b) => this.toClient(b), () => this.pauseSide("tcp", "rate"), () => this.resumeSide("tcp", "rate"), throttled);
     }
-    this.fragments = new FragmentCounter(ctx.maxFragments);
-    // Sees the raw bytes before ws buffers them (ws has unshifted the handshake's leftover bytes, so they come here too).
+    this.frames = new ClientFrameScanner(ctx.maxFragments);
+    // Sees (and unmasks) the raw bytes before ws buffers them (ws has unshifted the handshake's leftover bytes, so they come here too).
     raw.prependListener("data", this.scan);
     ws.on("message", (data: Buffer, isBinary: boolean) => this.guard(() => this.fromClient(data, isBinary)));
     ws.on("ping", (data: Buffer) => this.guard(() => this.onPing(data)));
@@ -135,7 +136,8 @@ export class Connection {
   }
 
   private scan = (chunk: Buffer): void => {
-    if (this.closed || this.fragments.push(chunk)) return;
+    // Scanned even once closed: ws still reads the close handshake, whose payload must arrive unmasked.
+    if (this.frames.push(chunk) || this.closed) return;
     this.ctx.countRefusal("TOO_MANY_FRAGMENTS", this.client, this.target, `a message of over ${this.ctx.maxFragments} fragments`);
     this.abort("TOO_MANY_FRAGMENTS", 1009);
   };

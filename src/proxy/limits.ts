@@ -1,7 +1,6 @@
 /**
  * Per-client limits, shared by all connections of one client address: the connection count and two
- * token buckets (client → broker, broker → client). Also the WebSocket frame scanner that bounds the
- * fragments of one message (ws caps a message's bytes, not the count of fragments it buffers).
+ * token buckets (client → broker, broker → client).
  */
 import type { ProxyClock } from "./clock.ts";
 
@@ -146,48 +145,4 @@ export class Throttle {
     }
     if (!this.stopped) this.resume();
   };
-}
-
-/**
- * Scans the client's raw WebSocket bytes for frame headers and counts the fragments of the message
- * being received: ws bounds a message's total bytes (maxPayload) but keeps one Buffer per fragment,
- * so a message sent as millions of 1-byte fragments would cost hundreds of megabytes.
- */
-export class FragmentCounter {
-  private head = new Uint8Array(14);
-  private headLen = 0;
-  private skip = 0;
-  private fragments = 0;
-
-  constructor(private readonly maxFragments: number) {}
-
-  /** Returns false once a message has more than maxFragments fragments. */
-  push(chunk: Uint8Array): boolean {
-    let i = 0;
-    while (i < chunk.length) {
-      if (this.skip > 0) {
-        const n = Math.min(this.skip, chunk.length - i);
-        this.skip -= n;
-        i += n;
-        continue;
-      }
-      this.head[this.headLen++] = chunk[i++];
-      if (this.headLen < 2) continue;
-      const len7 = this.head[1] & 0x7f;
-      const masked = (this.head[1] & 0x80) !== 0;
-      const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
-      if (this.headLen < need) continue;
-      const view = new DataView(this.head.buffer);
-      const length = len7 === 126 ? view.getUint16(2) : len7 === 127 ? view.getUint32(2) * 2 ** 32 + view.getUint32(6) : len7;
-      const fin = (this.head[0] & 0x80) !== 0;
-      const opcode = this.head[0] & 0x0f;
-      this.headLen = 0;
-      this.skip = length;
-      if (opcode < 8) { // a data frame: control frames may come between fragments
-        if (fin) this.fragments = 0;
-        else if (++this.fragments > this.maxFragments) return false;
-      }
-    }
-    return true;
-  }
 }
