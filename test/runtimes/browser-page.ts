@@ -1,7 +1,7 @@
 // What the Chromium tests share: the shipped browser bundle of `entry` (scripts/bundles.mjs) and a page in a
 // temporary folder, served on 127.0.0.1 (the .wasm as application/wasm), and headless Chromium.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import * as esbuild from "esbuild";
@@ -18,13 +18,17 @@ export interface PageSite {
   close(): Promise<void>;
 }
 
-/** Builds `entry` into `<dir>/kafkasm/`, writes `page` as index.html, and serves the folder. */
-export async function servePage(entry: string, page: string): Promise<PageSite> {
+/**
+ * Builds `entry` into `<dir>/kafkasm/`, writes `page` as index.html, and serves the folder; `handle` answers
+ * first (same-origin endpoints such as bench/browser's event counter) and returns false to leave a request to the files.
+ */
+export async function servePage(entry: string, page: string, opts: { handle?(req: IncomingMessage, res: ServerResponse): boolean } = {}): Promise<PageSite> {
   const dir = mkdtempSync(join(tmpdir(), "kafkasm-page-"));
   const spec = await bundleSpec(entry);
   await esbuild.build({ bundle: true, format: "esm", logLevel: "warning", absWorkingDir: root, ...spec, outdir: join(dir, "kafkasm") });
   writeFileSync(join(dir, "index.html"), page);
   const http = createServer((req, res) => {
+    if (opts.handle?.(req, res)) return;
     const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
     const file = join(dir, path === "/" ? "index.html" : path);
     if (!file.startsWith(dir) || !existsSync(file)) { res.writeHead(404).end(); return; }
