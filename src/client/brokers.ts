@@ -68,7 +68,7 @@ export class Brokers {
   #authenticate: ((conn: Connection) => Promise<void | (() => void)>) | undefined;
   /** What to call when a connection closes (stops its re-authentication timer). */
   #onClosed = new Map<Connection, () => void>();
-  /** Called when a connection becomes ready or is lost, so the sender can act. */
+  /** Called when a connection becomes ready (again, after a re-authentication) or is lost, so the sender can act. */
   onChange: () => void = () => {};
 
   constructor(opts: BrokersOptions, transport: Transport, clock: Clock, addressMap?: (a: BrokerAddress) => BrokerAddress) {
@@ -154,10 +154,13 @@ export class Brokers {
     }
     const { clientId, requestTimeoutMs, maxInFlight } = this.#opts;
     const authenticate = this.#authenticate;
+    // Called when the connection closes, and when it is ready again after a re-authentication.
     const conn = new Connection(n.address, this.#transport, { clientId, requestTimeoutMs, maxInFlight, clock: this.#clock }, () => {
-      if (n.conn === conn) n.conn = null;
-      this.#onClosed.get(conn)?.();
-      this.#onClosed.delete(conn);
+      if (conn.isClosed) {
+        if (n.conn === conn) n.conn = null;
+        this.#onClosed.get(conn)?.();
+        this.#onClosed.delete(conn);
+      }
       this.onChange();
     });
     n.conn = conn;

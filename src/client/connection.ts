@@ -61,13 +61,18 @@ export class Connection {
   #frames = new FrameReader();
   // Created once: onData runs per socket chunk. True stops the reader once the connection closed.
   #onFrame = (frame: Uint8Array): boolean => (this.#frame(frame), this.#closed);
-  #onClose: ((conn: Connection, error: KafkasmError | undefined) => void) | undefined;
+  #onChange: ((conn: Connection, error?: KafkasmError) => void) | undefined;
 
-  constructor(address: BrokerAddress, transport: Transport, opts: ConnectionOptions, onClose?: (conn: Connection, error: KafkasmError | undefined) => void) {
+  /**
+   * `onChange` runs when the connection closes (with the error given to close), and also, while open
+   * (check `isClosed`), when it takes requests again after `exclusive()`: an owner that saw no capacity
+   * meanwhile (the sender) waits for that, as no response would wake it.
+   */
+  constructor(address: BrokerAddress, transport: Transport, opts: ConnectionOptions, onChange?: (conn: Connection, error?: KafkasmError) => void) {
     this.address = address;
     this.#transport = transport;
     this.#opts = opts;
-    this.#onClose = onClose;
+    this.#onChange = onChange;
   }
 
   /** Requests sent and awaiting a response. */
@@ -235,13 +240,13 @@ export class Connection {
     if (this.#exclusive) throw new ClientError("ILLEGAL_STATE", `Connection to ${fmt(this.address)} is already exclusive`);
     this.#exclusive = true;
     try {
+      // Left set afterwards (bundle bytes): #answered and close() calling it again resolve nothing.
       if (this.#pending.size > 0 && !this.#closed) await new Promise<void>((resolve) => { this.#drained = resolve; });
-      this.#drained = undefined;
       return await fn();
     } finally {
       this.#exclusive = false;
-      this.#drained = undefined;
       this.#pump();
+      this.#closed || this.#onChange?.(this);
     }
   }
 
@@ -267,7 +272,7 @@ export class Connection {
     }
     try { socket?.close(); } catch { /* already closed */ }
     this.#drained?.(); // exclusive()'s fn then fails on the closed connection
-    this.#onClose?.(this, error);
+    this.#onChange?.(this, error);
   }
 }
 

@@ -1,0 +1,69 @@
+// A producer across a KIP-368 re-authentication, on the fake cluster and a manual clock: records sent
+// while the connection is exclusive go out as soon as it ends, not when some later timer (the delivery
+// timeout) happens to wake the sender. The real-Kafka hang of real-sasl.test.ts "OAUTHBEARER with 4 s
+// tokens" was this: a send landing during the re-authentication waited for deliveryTimeoutMs.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { FakeCluster, type RequestContext } from "../fake/cluster.ts";
+import { Producer } from "../../src/public.ts";
+import { ApiKey } from "../../src/protocol/api.ts";
+import { ManualClock, flush } from "../producer/helpers.ts";
+import "../../src/client/sasl/session.ts"; // loaded now, as a Producer's first connection would
+
+const LIFETIME_MS = 10_000;
+
+function saslCluster(clock: ManualClock) {
+  const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 1 }], setTimeout: (fn, ms) => clock.setTimeout(fn, ms), now: clock.now });
+  cluster.handle(ApiKey.SaslHandshake, () => ({ errorCode: 0, mechanisms: ["PLAIN"] }));
+  let gate: Promise<void> | undefined;
+  cluster.handle(ApiKey.SaslAuthenticate, async (_ctx: RequestContext) => {
+    await gate;
+    return { errorCode: 0, errorMessage: null, authBytes: new Uint8Array(0), sessionLifetimeMs: LIFETIME_MS };
+  });
+  /** Holds the answers to SaslAuthenticate until the returned function is called. */
+  const holdAuthenticate = () => {
+    let release!: () => void;
+    gate = new Promise<void>((r) => { release = r; });
+    return () => { gate = undefined; release(); };
+  };
+  return { cluster, holdAuthenticate };
+}
+
+test("a record sent while the connection re-authenticates is produced as soon as the re-authentication ends (not at deliveryTimeoutMs)", async () => {
+  const clock = new ManualClock();
+  const { cluster, holdAuthenticate } = saslCluster(clock);
+  const producer = new Producer({ brokers: cluster.bootstrap, transport: cluster.transport, clock, lingerMs: 5, deliveryTimeoutMs: 120_000,
+    sasl: { mechanism: "plain", username: "alice", password: "alice-secret" } });
+  const acked: string[] = [];
+  const send = (value: string) => producer.send({ topic: "t", value }).then((m) => { acked.push(value); return m; });
+  const first = send("before");
+  // The codec compiles in real time; fake time moves 1 ms per step.
+  for (let i = 0; i < 500 && acked.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 2));
+    await clock.advance(1);
+  }
+  await first;
+  const handshakes = () => cluster.requestsOf(ApiKey.SaslHandshake).length;
+  const produces = () => cluster.requestsOf(ApiKey.Produce).length;
+  assert.is(handshakes(), 1);
+
+  // Re-authentication starts at 85-95% of the session lifetime; its SaslAuthenticate is held.
+  const release = holdAuthenticate();
+  for (let i = 0; i < LIFETIME_MS / 100 && handshakes() === 1; i++) await clock.advance(100);
+  assert.is(handshakes(), 2, "re-authenticating");
+  const during = send("during");
+  await clock.advance(50); // past lingerMs: the sender drains, finds the connection exclusive
+  assert.is(produces(), 1, "nothing goes out while the connection re-authenticates");
+  assert.equal(acked, ["before"]);
+
+  release();
+  await flush();
+  await clock.advance(10); // far less than deliveryTimeoutMs (the only timer the sender had before the fix)
+  assert.is(produces(), 2, "the held record went out once the re-authentication ended");
+  await during;
+  assert.equal(acked, ["before", "during"]);
+  assert.equal(cluster.values("t", 0), ["before", "during"]);
+  await producer.close();
+});
+
+test.run();
