@@ -68,6 +68,7 @@ export class Sender {
   #compression: CompressionCodec | null = null;
   #hooks: SenderHooks;
   #scheduled = false;
+  #groups = new Map<number, PartitionState[]>();
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   #inFlightRequests = 0;
@@ -171,8 +172,9 @@ export class Sender {
         for (const b of [...tp.queue]) if (b.state !== COMPRESSING) this.#finalFail(b, txn.abortableError ?? txn.fatalError!);
       }
     }
-    // Ready partitions per leader.
-    const groups = new Map<number, PartitionState[]>();
+    // Ready partitions per leader (the map and its arrays are reused: a drain runs per send at linger 0).
+    const groups = this.#groups;
+    for (const g of groups.values()) g.length = 0;
     for (const tp of this.active) {
       if (tp.queue.length === 0) {
         if (tp.inFlight.length === 0) this.active.delete(tp);
@@ -208,6 +210,7 @@ export class Sender {
     }
 
     for (const [leader, parts] of groups) {
+      if (parts.length === 0) continue;
       const conn = this.#brokers.ready(leader);
       if (!conn) {
         // brokers.onChange wakes us when the connection is up; after a failure, retry at its backoff.
@@ -332,19 +335,24 @@ export class Sender {
   }
 
   #send(conn: Connection, leader: number, batches: Batch[]): void {
-    const topics: ProduceTopicData[] = [];
+    // Array literals, not [] then push: a push into an empty array allocates room for 16.
+    let topics: ProduceTopicData[] | undefined;
     let last: ProduceTopicData | undefined;
     for (const b of batches) {
       const tp = b.tp;
       tp.send(b);
-      if (!last || last.name !== tp.topic) {
-        last = topics.find((t) => t.name === tp.topic);
-        if (!last) topics.push((last = { name: tp.topic, partitions: [] }));
+      const part = { index: tp.partition, records: b.bytes };
+      if (last && last.name !== tp.topic) last = topics!.find((t) => t.name === tp.topic);
+      if (last) {
+        last.partitions.push(part);
+      } else {
+        last = { name: tp.topic, partitions: [part] };
+        if (topics) topics.push(last);
+        else topics = [last];
       }
-      last.partitions.push({ index: tp.partition, records: b.bytes });
     }
     const acks = this.#config.acks;
-    const request: ProduceRequest = { transactionalId: this.#txn?.transactionalId ?? null, acks, timeoutMs: this.#config.requestTimeoutMs, topics };
+    const request: ProduceRequest = { transactionalId: this.#txn?.transactionalId ?? null, acks, timeoutMs: this.#config.requestTimeoutMs, topics: topics! };
     let version: number;
     try {
       version = versionFor(conn, Produce);
@@ -354,20 +362,32 @@ export class Sender {
     }
     this.#inFlightRequests++;
     const observed = this.obs?.request(conn.address, leader, batches);
-    conn.request(Produce, version, request, acks !== 0).finally(() => this.#inFlightRequests--).then((res) => {
-      observed?.(res);
-      if (acks === 0) {
-        for (const b of batches) this.#succeed(b, -1, -1);
-      } else {
-        this.#onResponse(leader, batches, res);
-      }
-    }).catch((e: unknown) => {
+    // One reaction with two handlers, not a chain: at linger 0 this runs per send, and every link allocates.
+    const failed = (e: unknown) => {
       // A lost request, or a throw while handling its answer (which must not become an unhandled rejection).
       const err = asKafkasmError(e, "CONNECTION_ERROR", `Produce to broker ${leader} failed`, true);
       observed?.(undefined, err);
       if (err.code === "CONNECTION_ERROR" || err.code === "REQUEST_TIMEOUT") this.#metadata.request();
       for (const b of batches) this.#retryOrFail(b, err);
-    }).then(() => this.wake());
+    };
+    conn.request(Produce, version, request, acks !== 0).then((res) => {
+      this.#inFlightRequests--;
+      try {
+        observed?.(res);
+        if (acks === 0) {
+          for (const b of batches) this.#succeed(b, -1, -1);
+        } else {
+          this.#onResponse(leader, batches, res);
+        }
+      } catch (e) {
+        failed(e);
+      }
+      this.wake();
+    }, (e: unknown) => {
+      this.#inFlightRequests--;
+      failed(e);
+      this.wake();
+    });
   }
 
   #onResponse(leader: number, batches: Batch[], res: ProduceResponse): void {

@@ -5,6 +5,7 @@ import { Producer, type ProducerOptions, ClientError, KafkaError, serializers } 
 import { getCodec } from "../../bindings/codec.ts";
 import { ApiKey } from "../../src/protocol/api.ts";
 import { ManualClock, flush } from "./helpers.ts";
+import { until } from "../harness/bounded.ts";
 
 function setup(opts: Partial<ProducerOptions> = {}, partitions = 3, brokers = 2) {
   const cluster = new FakeCluster({ brokers, topics: [{ name: "t", partitions }] });
@@ -49,6 +50,8 @@ test("acks 0: the broker sends no response and send resolves once written, with 
   const { cluster, producer } = setup({ acks: 0 });
   const m = await producer.send({ topic: "t", value: "x", partition: 0 });
   assert.is(m.offset, -1);
+  // Written is not yet read: the fake broker takes the bytes on a later turn, as a real one would.
+  await until(() => cluster.values("t", 0).length > 0, 2000, "the fake broker to append the acks-0 record");
   assert.equal(cluster.values("t", 0), ["x"]);
   assert.is(cluster.requestsOf(ApiKey.Produce)[0].request.acks, 0);
   assert.is(cluster.requestsOf(ApiKey.InitProducerId).length, 0);
