@@ -50,9 +50,12 @@ export interface Worker {
   stop(): void;
 }
 
-/** A workerd process serving `source` (worker.js) with the shipped bundle of `entry` in `kafkasm/`; `get` asks it. */
+/**
+ * A workerd process serving `source` (worker.js) with the shipped bundle of `entry` in `kafkasm/`; `get` asks it
+ * (retrying until it listens); `url` is its address, for callers timing their own requests (bench/workerd).
+ */
 export async function serveWorker(entry: string, source: string, opts: { trustedCertificates?: string[] } = {}):
-  Promise<{ get<T>(query: Record<string, string>): Promise<T>; stop(): void }> {
+  Promise<{ get<T>(query: Record<string, string>): Promise<T>; url: string; stop(): void }> {
   const dir = mkdtempSync(join(tmpdir(), "kafkasm-workerd-"));
   let child: ChildProcess | undefined;
   let stderr = "";
@@ -86,6 +89,7 @@ const worker :Workerd.Worker = (
     child.stderr!.on("data", (d) => (stderr += d));
     return {
       stop,
+      url: `http://127.0.0.1:${port}/`,
       async get<T>(query: Record<string, string>): Promise<T> {
         const deadline = Date.now() + 60_000;
         for (;;) {
