@@ -481,16 +481,16 @@ class WasmRecordBatchBuilder implements RecordBatchBuilder {
     const [out, n] = this.encode(header, codec.attribute, `build a ${codec.name} RecordBatch`);
     const u8 = this.codec.u8;
     const head = u8.slice(out, out + BATCH_HEADER_SIZE);
-    // A view, no copy: compress reads its input before it returns (CompressionCodec's contract).
-    const c = codec.compress(u8.subarray(out + BATCH_HEADER_SIZE, out + n));
+    // A view, no copy: compress reads its input before it returns (CompressionCodec's contract);
+    // its output leaves room for the header, so the batch is framed without copying it again.
+    const c = codec.compress(u8.subarray(out + BATCH_HEADER_SIZE, out + n), BATCH_HEADER_SIZE);
     return c instanceof Uint8Array ? this.frame(head, c) : c.then((c) => this.frame(head, c));
   }
 
-  private frame(head: Uint8Array, compressed: Uint8Array): Uint8Array {
-    const batch = new Uint8Array(BATCH_HEADER_SIZE + compressed.length);
+  /** `batch`: BATCH_HEADER_SIZE free bytes, then the compressed records. */
+  private frame(head: Uint8Array, batch: Uint8Array): Uint8Array {
     batch.set(head);
-    batch.set(compressed, BATCH_HEADER_SIZE);
-    const dv = new DataView(batch.buffer);
+    const dv = new DataView(batch.buffer, batch.byteOffset);
     dv.setInt32(8, batch.length - 12); // batchLength
     dv.setUint32(17, this.codec.crc32c(batch.subarray(21))); // CRC over attributes..end
     return batch;

@@ -71,9 +71,9 @@ class Workspace<E extends WorkspaceExports> {
       throw new ClientError("COMPRESSION_ERROR", `Cannot ${this.codec}: ${bytes} bytes of WebAssembly memory are not available`);
     }
   }
-  /** Copies `data` to base after reserving `extra` more bytes behind it; returns where output goes. */
-  stage(data: Uint8Array, extra: number): number {
-    const outPtr = this.base + align8(data.length);
+  /** Copies `data` to base after reserving `extra` more bytes behind it; returns where output goes (`headroom` bytes are left free before it). */
+  stage(data: Uint8Array, extra: number, headroom = 0): number {
+    const outPtr = this.base + align8(data.length) + headroom;
     this.reserve(outPtr - this.base + extra);
     new Uint8Array(this.exports.memory.buffer, this.base, data.length).set(data);
     return outPtr;
@@ -100,13 +100,17 @@ export class SnappyWasm {
   constructor(instance: WebAssembly.Instance) {
     this.#ws = new Workspace(instance.exports as unknown as SnappyExports, "snappy");
   }
-  /** Compresses to the xerial framing (Java's), or to one raw block with `{ framing: "raw" }`. */
-  compress(data: Uint8Array, options?: { framing?: "xerial" | "raw" }): Uint8Array {
+  /**
+   * Compresses to the xerial framing (Java's), or to one raw block with `{ framing: "raw" }`;
+   * `headroom` bytes of unspecified content precede the output (see CompressionCodec.compress).
+   */
+  compress(data: Uint8Array, options?: { framing?: "xerial" | "raw"; headroom?: number }): Uint8Array {
     const ws = this.#ws, x = ws.exports;
-    const outPtr = ws.stage(data, x.snappy_max_compressed_length(data.length));
+    const headroom = options?.headroom ?? 0;
+    const outPtr = ws.stage(data, x.snappy_max_compressed_length(data.length), headroom);
     const n = x.snappy_compress(ws.base, data.length, outPtr, options?.framing === "raw" ? 0 : 1);
     if (n < 0) throw compressionError("snappy", "compress", n);
-    return ws.copyOut(outPtr, n);
+    return ws.copyOut(outPtr - headroom, headroom + n);
   }
   /** Decompresses xerial-framed or raw snappy, refusing more than `maxOutputBytes` of output. */
   decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
@@ -143,13 +147,17 @@ export class Lz4Wasm {
   constructor(instance: WebAssembly.Instance) {
     this.#ws = new Workspace(instance.exports as unknown as Lz4Exports, "lz4");
   }
-  /** Compresses to one LZ4 frame; `contentChecksum` appends xxh32 of the input (default false, as Java); `blockSizeId` 4-7 (default 5, 256 KiB). */
-  compress(data: Uint8Array, options?: { contentChecksum?: boolean; blockSizeId?: 4 | 5 | 6 | 7 }): Uint8Array {
+  /**
+   * Compresses to one LZ4 frame; `contentChecksum` appends xxh32 of the input (default false, as Java); `blockSizeId` 4-7 (default 5, 256 KiB);
+   * `headroom` bytes of unspecified content precede the output (see CompressionCodec.compress).
+   */
+  compress(data: Uint8Array, options?: { contentChecksum?: boolean; blockSizeId?: 4 | 5 | 6 | 7; headroom?: number }): Uint8Array {
     const ws = this.#ws, x = ws.exports;
-    const outPtr = ws.stage(data, x.lz4_max_compressed_length(data.length));
+    const headroom = options?.headroom ?? 0;
+    const outPtr = ws.stage(data, x.lz4_max_compressed_length(data.length), headroom);
     const n = x.lz4_compress(ws.base, data.length, outPtr, (options?.contentChecksum ? 1 : 0) | ((options?.blockSizeId ?? 5) << 4));
     if (n < 0) throw compressionError("lz4", "compress", n);
-    return ws.copyOut(outPtr, n);
+    return ws.copyOut(outPtr - headroom, headroom + n);
   }
   /** Decompresses LZ4 frame(s), verifying any checksums, refusing more than `maxOutputBytes`. */
   decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
@@ -225,18 +233,21 @@ export class ZstdWasm {
     if (p === 0) throw new ClientError("COMPRESSION_ERROR", `Cannot zstd: ${n} bytes of WebAssembly memory are not available`);
     return p;
   }
-  /** Compresses to one zstd frame (with the content size, as ZSTD_compress writes) at `level`. */
-  compress(data: Uint8Array, level = 3): Uint8Array {
+  /**
+   * Compresses to one zstd frame (with the content size, as ZSTD_compress writes) at `level`;
+   * `headroom` bytes of unspecified content precede the output (see CompressionCodec.compress).
+   */
+  compress(data: Uint8Array, level = 3, headroom = 0): Uint8Array {
     const x = this.#x;
     const bound = x.compressBound(data.length) >>> 0;
     const src = this.#alloc(data.length);
     try {
-      const dst = this.#alloc(bound);
+      const dst = this.#alloc(headroom + bound);
       try {
         this.#heap().set(data, src);
-        const n = x.compressCCtx(this.#cctx, dst, bound, src, data.length, 0, 0, level);
+        const n = x.compressCCtx(this.#cctx, dst + headroom, bound, src, data.length, 0, 0, level);
         if (x.isError(n)) throw new ClientError("COMPRESSION_ERROR", `Cannot compress zstd data: error ${-n}`);
-        return this.#heap().slice(dst, dst + n);
+        return this.#heap().slice(dst, dst + headroom + n);
       } finally { x.free(dst); }
     } finally { x.free(src); }
   }

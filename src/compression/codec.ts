@@ -15,8 +15,10 @@ export interface CompressionCodec {
   /**
    * Compresses a records section. May be async (gzip through CompressionStream is), but reads or
    * copies `data` before returning: callers pass a view of memory they reuse at once.
+   * `headroom` (default 0) bytes of unspecified content precede the compressed bytes in the result,
+   * so a caller can put its header there without copying the output again (the RecordBatch framing).
    */
-  compress(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  compress(data: Uint8Array, headroom?: number): Uint8Array | Promise<Uint8Array>;
   /**
    * Decompresses a records section, refusing to produce more than `maxOutputBytes` (a compressed
    * batch can expand ~1000x, so decompression is capped). Throws a KafkasmError on corrupt input.

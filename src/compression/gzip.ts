@@ -8,16 +8,16 @@
 import { ClientError } from "../errors.ts";
 import type { CompressionCodec } from "./codec.ts";
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let o = 0;
+function concat(chunks: Uint8Array[], total: number, headroom: number): Uint8Array {
+  if (chunks.length === 1 && headroom === 0) return chunks[0]!;
+  const out = new Uint8Array(headroom + total);
+  let o = headroom;
   for (const c of chunks) { out.set(c, o); o += c.length; }
   return out;
 }
 
 /** Pushes `data` through a transform stream, collecting at most `max` bytes of output. */
-async function run(stream: CompressionStream | DecompressionStream, data: Uint8Array, max: number, action: string): Promise<Uint8Array> {
+async function run(stream: CompressionStream | DecompressionStream, data: Uint8Array, max: number, action: string, headroom = 0): Promise<Uint8Array> {
   const writer = stream.writable.getWriter();
   const reader = stream.readable.getReader();
   // Errors surface on the reader; the writer's promises must not reject unhandled.
@@ -41,16 +41,16 @@ async function run(stream: CompressionStream | DecompressionStream, data: Uint8A
     if (e instanceof ClientError) throw e;
     throw new ClientError("COMPRESSION_ERROR", `Cannot ${action} gzip data: ${(e as Error).message}`, { cause: e });
   }
-  return concat(chunks, total);
+  return concat(chunks, total, headroom);
 }
 
 /** The gzip codec: a standard gzip stream (RFC 1952), as every Kafka client writes and reads. */
 export const gzipCodec: CompressionCodec = {
   name: "gzip",
   attribute: 1,
-  compress(data: Uint8Array): Promise<Uint8Array> {
+  compress(data: Uint8Array, headroom = 0): Promise<Uint8Array> {
     // A copy: the stream reads it later, and the caller may reuse `data`'s memory at once.
-    return run(new CompressionStream("gzip"), data.slice(), Infinity, "compress");
+    return run(new CompressionStream("gzip"), data.slice(), Infinity, "compress", headroom);
   },
   decompress(data: Uint8Array, maxOutputBytes: number): Promise<Uint8Array> {
     if (data.length === 0) {

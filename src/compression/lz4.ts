@@ -8,7 +8,7 @@ export async function loadLz4Codec(): Promise<CompressionCodec> {
   return {
     name: "lz4",
     attribute: 3,
-    compress: (data) => wasm.compress(data),
+    compress: (data, headroom) => wasm.compress(data, { headroom }),
     decompress: (data, maxOutputBytes) => wasm.decompress(data, maxOutputBytes),
   };
 }

@@ -8,7 +8,7 @@ export async function loadSnappyCodec(): Promise<CompressionCodec> {
   return {
     name: "snappy",
     attribute: 2,
-    compress: (data) => wasm.compress(data),
+    compress: (data, headroom) => wasm.compress(data, { headroom }),
     decompress: (data, maxOutputBytes) => wasm.decompress(data, maxOutputBytes),
   };
 }

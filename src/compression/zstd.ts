@@ -14,7 +14,7 @@ export async function loadZstdCodec(level = 3): Promise<CompressionCodec> {
   return {
     name: "zstd",
     attribute: 4,
-    compress: (data) => wasm.compress(data, level),
+    compress: (data, headroom) => wasm.compress(data, level, headroom),
     decompress: (data, maxOutputBytes) => wasm.decompress(data, maxOutputBytes),
   };
 }

@@ -207,7 +207,12 @@ test("build of an empty builder, use after release and bad producer fields are t
 const gzip: CompressionCodec = {
   name: "gzip",
   attribute: 1,
-  compress: async (data) => gzipSync(data),
+  compress: async (data, headroom = 0) => {
+    const c = gzipSync(data);
+    const out = new Uint8Array(headroom + c.length);
+    out.set(c, headroom);
+    return out;
+  },
   decompress: (data) => gunzipSync(data),
 };
 

@@ -28,6 +28,21 @@ test("loadCompressionCodec loads each codec once and rejects unknown names with 
   }
 });
 
+test("each codec's compress leaves the headroom asked for before its output, which decompresses to the input", async () => {
+  const { telemetryCorpus } = await import("./corpus.ts");
+  const data = telemetryCorpus(300_000);
+  for (const name of ["gzip", "snappy", "lz4", "zstd"] as const) {
+    const codec = await loadCompressionCodec(name);
+    const plain = await codec.compress(data);
+    for (const headroom of [61, 1]) {
+      const out = await codec.compress(data, headroom);
+      assert.is(out.length, headroom + plain.length, `${name} headroom ${headroom}`);
+      const back = await codec.decompress(out.subarray(headroom), data.length);
+      assert.ok(back.length === data.length && back.every((b, i) => b === data[i]), `${name} headroom ${headroom} round trip`);
+    }
+  }
+});
+
 test("a code-split bundle keeps every codec's WebAssembly out of the chunk that imports the registry", async () => {
   const r = await esbuild.build({
     stdin: { contents: `import { loadCompressionCodec } from "./src/compression/index.ts"; export { loadCompressionCodec };`, resolveDir: process.cwd(), loader: "ts" },
