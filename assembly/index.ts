@@ -17,73 +17,13 @@ export const ERR_VARINT_TOO_LONG: i32 = -4;
 /** Size of the fixed RecordBatch v2 header, up to and including recordCount. */
 export const BATCH_HEADER_SIZE: i32 = 61;
 
-// ---------------------------------------------------------------------------------------------
-// CRC32C (Castagnoli), slicing-by-16. WASM has no CRC or carry-less multiply instruction, so this is
-// table lookups: 16 tables of 256 u32 (16 KiB), a zero-filled static region (not stored in the
-// binary) filled at instantiation. Measured alternatives (bench notes in DESIGN.md): slicing-by-8,
-// i64 loads, byte loads and two interleaved streams were all slower in V8.
+// CRC32C lives in crc32c.ts (its tables are filled by the start function).
+export { crc32cUpdate } from "./crc32c";
+import { crc32cUpdate } from "./crc32c";
 
-const CRC32C_POLY: u32 = 0x82f63b78; // reflected 0x1EDC6F41
-const TABLES: usize = memory.data(16 * 1024, 64);
-
-function buildTables(): void {
-  for (let i: u32 = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = (c & 1) ? (c >>> 1) ^ CRC32C_POLY : c >>> 1;
-    store<u32>(TABLES + (<usize>i << 2), c);
-  }
-  // Table t advances a byte followed by t zero bytes.
-  for (let t: usize = 1; t < 16; t++) {
-    for (let i: usize = 0; i < 256; i++) {
-      const prev = load<u32>(TABLES + ((t - 1) << 10) + (i << 2));
-      store<u32>(TABLES + (t << 10) + (i << 2), (prev >>> 8) ^ load<u32>(TABLES + ((<usize>prev & 0xff) << 2)));
-    }
-  }
-}
-
-// Top-level statements form the start function (exported as _initialize, see asconfig.json).
-buildTables();
-
-/** First byte JS may use: everything below is static data (including the CRC tables). */
+/** First byte JS may use: everything below is static data (including the CRC tables and pending window). */
 export function dataEnd(): usize {
   return (__heap_base + 63) & ~(<usize>63);
-}
-
-/** Continues a CRC32C: pass 0 to start; returns the (unsigned) CRC of everything so far. */
-export function crc32cUpdate(crc: u32, ptr: usize, len: usize): u32 {
-  let c = ~crc;
-  while (len >= 16) {
-    // Lookups of the 12 data-only bytes first: they do not depend on c, so the CPU runs them
-    // ahead; only the 4 lookups of (first word ^ c) and two XOR levels sit on the loop-carried
-    // path. (With one long XOR chain instead this loop ran ~20% slower.) Indexes are pre-scaled
-    // by 4 with one shift and one mask.
-    const b = load<u32>(ptr, 4);
-    const d = load<u32>(ptr, 8);
-    const e = load<u32>(ptr, 12);
-    const x = load<u32>(<usize>((b << 2) & 0x3fc), TABLES + 11 * 1024)
-      ^ load<u32>(<usize>((b >>> 6) & 0x3fc), TABLES + 10 * 1024)
-      ^ load<u32>(<usize>((b >>> 14) & 0x3fc), TABLES + 9 * 1024)
-      ^ load<u32>(<usize>((b >>> 22) & 0x3fc), TABLES + 8 * 1024)
-      ^ load<u32>(<usize>((d << 2) & 0x3fc), TABLES + 7 * 1024)
-      ^ load<u32>(<usize>((d >>> 6) & 0x3fc), TABLES + 6 * 1024)
-      ^ load<u32>(<usize>((d >>> 14) & 0x3fc), TABLES + 5 * 1024)
-      ^ load<u32>(<usize>((d >>> 22) & 0x3fc), TABLES + 4 * 1024)
-      ^ load<u32>(<usize>((e << 2) & 0x3fc), TABLES + 3 * 1024)
-      ^ load<u32>(<usize>((e >>> 6) & 0x3fc), TABLES + 2 * 1024)
-      ^ load<u32>(<usize>((e >>> 14) & 0x3fc), TABLES + 1 * 1024)
-      ^ load<u32>(<usize>((e >>> 22) & 0x3fc), TABLES + 0 * 1024);
-    const a = load<u32>(ptr) ^ c;
-    c = x ^ ((load<u32>(<usize>((a << 2) & 0x3fc), TABLES + 15 * 1024) ^ load<u32>(<usize>((a >>> 6) & 0x3fc), TABLES + 14 * 1024))
-      ^ (load<u32>(<usize>((a >>> 14) & 0x3fc), TABLES + 13 * 1024) ^ load<u32>(<usize>((a >>> 22) & 0x3fc), TABLES + 12 * 1024)));
-    ptr += 16;
-    len -= 16;
-  }
-  while (len > 0) {
-    c = load<u32>(<usize>((c ^ <u32>load<u8>(ptr)) & 0xff) << 2, TABLES) ^ (c >>> 8);
-    ptr++;
-    len--;
-  }
-  return ~c;
 }
 
 // ---------------------------------------------------------------------------------------------

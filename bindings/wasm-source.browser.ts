@@ -5,7 +5,7 @@
  * esbuild's file loader turns the import into the file's path relative to the importing chunk.
  */
 // @ts-ignore -- the esbuild file loader (scripts/bundles.mjs) makes this the asset's relative URL.
-import wasmPath from "../build/kafkasm.wasm";
+import wasmPath from "../build/kafkasm-browser.wasm"; // the build without CRC32C folding (scripts/build.mjs)
 
 export async function defaultWasmBytes(): Promise<BufferSource> {
   const res = await fetch(new URL(wasmPath as string, import.meta.url));
