@@ -92,6 +92,7 @@ class Relays {
   open = 0;
   readonly ports = new Map<number, number>();
   readonly #servers: Server[] = [];
+  readonly #sockets = new Set<Socket>();
   #conns = 0;
 
   async add(broker: { host: string; port: number }): Promise<void> {
@@ -127,11 +128,12 @@ class Relays {
     upstream.on("data", (d: Buffer) => { client.write(d); down(d); });
     let closed = false;
     const close = () => { if (closed) return; closed = true; this.open--; client.destroy(); upstream.destroy(); };
-    for (const s of [client, upstream]) { s.on("close", close); s.on("error", close); }
+    for (const s of [client, upstream]) { this.#sockets.add(s); s.on("close", () => { this.#sockets.delete(s); close(); }); s.on("error", close); }
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#servers.map((s) => new Promise((r) => { s.close(r); s.closeAllConnections?.(); })));
+    for (const s of this.#sockets) s.destroy();
+    await Promise.all(this.#servers.map((s) => new Promise((r) => s.close(r))));
   }
 }
 
