@@ -23,6 +23,12 @@ export interface SessionDeps {
 /** KIP-368: re-authenticate at 85% of the session lifetime plus up to 10% jitter, as Java's SaslClientAuthenticator. */
 const REAUTH_AT = 0.85;
 const REAUTH_JITTER = 0.1;
+/**
+ * A login (handshake, token provider, every round) must end within Java's socket.connection.setup.timeout.max.ms:
+ * each request has its own timeout, but a token provider that never answers would otherwise hold a
+ * new connection opening, or a re-authenticating one exclusive, for ever.
+ */
+const LOGIN_TIMEOUT_MS = 30_000;
 
 /**
  * Resolves the `sasl` option (ClientError INVALID_CONFIG) into the hook Brokers runs on every new
@@ -33,7 +39,12 @@ const REAUTH_JITTER = 0.1;
 export function saslHook(config: SaslConfig, { versionFor, formatAddress, clock }: SessionDeps): (conn: Connection) => Promise<() => void> {
   // One mechanism for every connection: OAUTHBEARER's token cache lives in it.
   const mechanism = saslMechanism(config);
-  const login = async (conn: Connection): Promise<SaslResult> => {
+  const login = (conn: Connection): Promise<SaslResult> => new Promise<SaslResult>((resolve, reject) => {
+    const timer = clock.setTimeout(() => reject(new ClientError("CONNECTION_ERROR",
+      `SASL ${mechanism.mechanism} authentication with ${formatAddress(conn.address)} did not complete within ${LOGIN_TIMEOUT_MS} ms`, { retriable: true })), LOGIN_TIMEOUT_MS);
+    exchange(conn).then(resolve, reject).finally(() => clock.clearTimeout(timer));
+  });
+  const exchange = async (conn: Connection): Promise<SaslResult> => {
     const context = { broker: formatAddress(conn.address) };
     const hv = versionFor(conn, SaslHandshake);
     // v0 sends the tokens as raw frames (Kafka < 1.0, no re-authentication): not worth its code.
