@@ -18,18 +18,11 @@
  *   npm run bench:compression [-- --no-micro] [-- --no-e2e] [-- --records N] [-- --record-size B] [-- --codecs lz4,zstd]   env: BENCH_E2E_RECORDS
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
-import * as fflate from "fflate";
-import SnappyJS from "snappyjs";
-import lz4js from "lz4js";
-import * as bokuweb from "@bokuweb/zstd-wasm";
-import * as pwasm from "@platformatic/wasm-utils";
-import { loadLz4, loadSnappy, loadZstd } from "../bindings/compression.ts";
-import { gzipCodec } from "../src/compression/gzip.ts";
 import { telemetryCorpus } from "../test/compression/corpus.ts";
 import { targetLine, writeSvg } from "./plot.ts";
 
@@ -106,6 +99,11 @@ if (argv[0] === "--e2e-child") {
 type Fn = (d: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 interface Impl { codec: string; name: string; kind: "kafkasm" | "pure JS" | "native" | "WASM"; compress: Fn; decompress: (c: Uint8Array, n: number) => Uint8Array | Promise<Uint8Array> }
 
+// The peers are imported here, not at the top, so the e2e children (which exit above) never load them.
+const [fflate, { default: SnappyJS }, { default: lz4js }, bokuweb, pwasm, { loadLz4, loadSnappy, loadZstd }, { gzipCodec }] = await Promise.all([
+  import("fflate"), import("snappyjs"), import("lz4js"), import("@bokuweb/zstd-wasm"), import("@platformatic/wasm-utils"),
+  import("../bindings/compression.ts"), import("../src/compression/gzip.ts"),
+]);
 const [snappy, lz4, zstd] = await Promise.all([loadSnappy(), loadLz4(), loadZstd()]);
 await bokuweb.init();
 
@@ -231,6 +229,7 @@ if (!argv.includes("--no-e2e")) {
     }
   } finally {
     await cluster.stop();
+    rmSync(input, { force: true });
   }
 }
 
