@@ -18,7 +18,9 @@
  *     ways count distinct sequence numbers at the endpoint (first call → last event counted, endpoint's clock
  *     for beacons, whose calls end before delivery), never calls made;
  *   - main thread µs/event: Chromium's TaskDuration (CDP Performance.getMetrics) over the run ÷ events: the calls
- *     and every task they cause (encoding, WebSocket sends, acks, fetch promise settling);
+ *     and every task they cause (encoding, WebSocket sends, acks, fetch promise settling), in wall time; and the
+ *     main thread's CPU time (ThreadTime), which a loaded 2-core machine does not inflate by preemption, and the
+ *     renderer process's (ProcessTime: every thread of the page, e.g. the WebSocket's I/O);
  *   - call µs/event: only the synchronous produce()/fetch()/sendBeacon() calls, timed in the page.
  * Chromium is driven over the raw DevTools protocol (Target, Runtime.evaluate, Performance only): playwright
  * enables the Network domain on every page, which records each request with its initiator stack and made
@@ -184,7 +186,9 @@ interface RunResult { ms: number; callMs: number; refused: number; failed: numbe
 interface Row {
   way: Way; events: number; /** events in Kafka (offsets) or distinct events the endpoint counted */ delivered: number;
   /** accepted by sendBeacon but never delivered */ lost: number; refused: number; eventsPerSec: number;
-  mainThreadUsPerEvent: number; callUsPerEvent: number; seconds: number; verified: boolean;
+  mainThreadUsPerEvent: number; /** CPU time of the main thread (ThreadTime), free of preemption */ mainThreadCpuUsPerEvent: number;
+  /** CPU time of the page's renderer process, all threads (ProcessTime) */ rendererCpuUsPerEvent: number;
+  callUsPerEvent: number; seconds: number; verified: boolean;
 }
 
 async function main(): Promise<number> {
@@ -255,11 +259,15 @@ async function main(): Promise<number> {
         }
         eventBytes = await evaluate<number>("window.eventBytes");
         await cdp.send("Performance.enable", {}, sessionId);
-        const task = async () => (await cdp.send<{ metrics: { name: string; value: number }[] }>("Performance.getMetrics", {}, sessionId)).metrics.find((m) => m.name === "TaskDuration")!.value;
-        const before = await task();
+        const metrics = async () => {
+          const m = new Map((await cdp.send<{ metrics: { name: string; value: number }[] }>("Performance.getMetrics", {}, sessionId)).metrics.map((x) => [x.name, x.value]));
+          return { task: m.get("TaskDuration")!, thread: m.get("ThreadTime") ?? NaN, process: m.get("ProcessTime") ?? NaN };
+        };
+        const before = await metrics();
         const t0 = performance.now();
         const r = await evaluate<RunResult>(`window.run(${count})`, 170_000);
-        const mainSeconds = (await task()) - before;
+        const after = await metrics();
+        const mainSeconds = after.task - before.task;
         if (r.failed || r.errors.length) throw new Error(`${way}: ${r.failed} failed (${r.firstError}) ${r.errors.join("; ")}`);
         // Beacons are on their way when the calls return: wait for the count to reach them or to stop moving for 3 s.
         if (way.startsWith("beacon")) {
@@ -275,10 +283,12 @@ async function main(): Promise<number> {
           way, events: count, delivered, lost: way.startsWith("beacon") ? count - counted : 0, refused: r.refused,
           seconds: Math.round(seconds * 1000) / 1000, eventsPerSec: Math.round(delivered / seconds),
           mainThreadUsPerEvent: Math.round((mainSeconds * 1e6 / count) * 100) / 100,
+          mainThreadCpuUsPerEvent: Math.round(((after.thread - before.thread) * 1e6 / count) * 100) / 100,
+          rendererCpuUsPerEvent: Math.round(((after.process - before.process) * 1e6 / count) * 100) / 100,
           callUsPerEvent: Math.round((r.callMs * 1000 / count) * 100) / 100, verified: delivered === count && duplicates === 0,
         };
         rows.push(row);
-        log(`    ${row.eventsPerSec.toLocaleString("en-US")} events/s delivered, main thread ${row.mainThreadUsPerEvent} µs/event, calls ${row.callUsPerEvent} µs/event, ` +
+        log(`    ${row.eventsPerSec.toLocaleString("en-US")} events/s delivered, main thread ${row.mainThreadUsPerEvent} µs/event (CPU ${row.mainThreadCpuUsPerEvent}), calls ${row.callUsPerEvent} µs/event, ` +
           `delivered ${delivered}/${count}${r.refused ? `, ${r.refused} refused calls retried` : ""}${duplicates ? `, ${duplicates} duplicates` : ""}`);
       } finally {
         await cdp.send("Target.closeTarget", { targetId }).catch(() => {});
@@ -294,17 +304,20 @@ async function main(): Promise<number> {
 
   const ours = rows.find((r) => r.way === "kafkasm");
   const ratio = (x: number, y: number) => (x / y >= 10 ? `${(x / y).toFixed(0)}×` : `${(x / y).toFixed(1)}×`);
-  const head = ["way", "events", "delivered", "events/s", "kafkasm ×", "main thread", "÷ kafkasm", "call only", "refused", "lost"];
+  const head = ["way", "events", "delivered", "events/s", "kafkasm ×", "main thread", "÷ kafkasm", "main CPU", "÷ kafkasm", "renderer CPU", "call only", "refused", "lost"];
   const body = rows.map((r) => [r.way, r.events.toLocaleString("en-US"), r.delivered.toLocaleString("en-US"), r.eventsPerSec.toLocaleString("en-US"),
     ours && r !== ours ? ratio(ours.eventsPerSec, r.eventsPerSec) : "",
     `${r.mainThreadUsPerEvent.toFixed(1)} µs/ev`, ours && r !== ours ? ratio(r.mainThreadUsPerEvent, ours.mainThreadUsPerEvent) : "",
+    `${r.mainThreadCpuUsPerEvent.toFixed(1)} µs/ev`, ours && r !== ours ? ratio(r.mainThreadCpuUsPerEvent, ours.mainThreadCpuUsPerEvent) : "",
+    `${r.rendererCpuUsPerEvent.toFixed(1)} µs/ev`,
     `${r.callUsPerEvent.toFixed(2)} µs/ev`, String(r.refused), String(r.lost)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((x) => x[i]!.length)));
   const line = (c: string[]) => "  " + c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join("  ");
   const out = ["", `bench/browser: ${eventBytes.toFixed(0)} B JSON events from a Chromium page (kafkasm through kafkasm proxy to the mock; HTTP ways to node:http, same machine)`,
     line(head), line(widths.map((w) => "─".repeat(w))), ...body.map(line), "",
     "events/s = events delivered (Kafka offsets / distinct events counted by the endpoint) per second; kafkasm × = its events/s ÷ the way's.",
-    "main thread = Chromium's TaskDuration over the run ÷ events (calls + the tasks they cause); ÷ kafkasm = the way's ÷ kafkasm's.",
+    "main thread = Chromium's TaskDuration over the run ÷ events (calls + the tasks they cause, wall time); ÷ kafkasm = the way's ÷ kafkasm's.",
+    "main CPU = the main thread's CPU time (ThreadTime: no time lost to other processes); renderer CPU = all the page's threads (ProcessTime).",
     "call only = the synchronous calls. refused = sendBeacon calls refused (quota full) and retried; lost = accepted, never delivered.",
     "Chromium, the proxy, the endpoint and the mock share one machine (2 cores, other jobs): noisy."];
   process.stdout.write(out.join("\n") + "\n");
@@ -318,6 +331,7 @@ async function main(): Promise<number> {
   const svgPath = writeSvg(a.out, `Telemetry events (${eventBytes.toFixed(0)} B) from a Chromium page: kafkasm vs fetch vs sendBeacon`, [
     { title: "events delivered per second (kafkasm ×)", unit: "events/s", log: true, bars: bars((r) => r.eventsPerSec, true) },
     { title: "main-thread time per event (× kafkasm)", unit: "µs", log: true, bars: bars((r) => r.mainThreadUsPerEvent, false) },
+    { title: "main-thread CPU time per event (× kafkasm)", unit: "µs", log: true, bars: bars((r) => r.mainThreadCpuUsPerEvent, false) },
     { title: "synchronous call time per event (× kafkasm)", unit: "µs", log: true, bars: bars((r) => r.callUsPerEvent, false) },
   ], `${ours ? `kafkasm ${ours.events.toLocaleString("en-US")} events, ` : ""}HTTP ways ${a.httpEvents.toLocaleString("en-US")} each; shared 2-core machine; one run; noisy`);
   log(`wrote ${a.out} and ${svgPath}`);
