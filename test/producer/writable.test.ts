@@ -5,6 +5,7 @@ import { FakeCluster } from "../fake/cluster.ts";
 import { Producer, KafkasmError, serializers, type ProducerOptions } from "../../src/public.ts";
 import { ApiKey } from "../../src/protocol/api.ts";
 import { flush } from "./helpers.ts";
+import { until } from "../harness/bounded.ts";
 
 function setup(opts: Partial<ProducerOptions> = {}) {
   const cluster = new FakeCluster({ brokers: 2, topics: [{ name: "t", partitions: 2 }, { name: "other", partitions: 1 }] });
@@ -43,8 +44,9 @@ test("backpressure: with acks held back, the source is read no further than maxP
   cluster.handle(ApiKey.Produce, async (ctx) => { await gate; return produce(ctx); });
   const { stream, state } = source(1000);
   const done = stream.pipeTo(producer.writable({ topic: "t", maxPending: 40 }));
+  // The codec compiles off the main thread first: wait for the window to fill, however long that takes here.
+  await until(() => state.pulled >= 40, 5000, () => `the window to fill (${state.pulled} pulled)`);
   for (let i = 0; i < 10; i++) await flush();
-  assert.ok(state.pulled >= 40, `the window fills: ${state.pulled} pulled`);
   assert.ok(state.pulled <= 42, `reading stops at the window: ${state.pulled} pulled, maxPending 40`);
   assert.is(cluster.values("t", 0).length, 0, "nothing acknowledged yet");
   release();
