@@ -14,8 +14,8 @@
  * reader, and every byte a connection holds is capped.
  *
  * Files: proxy.ts (this entry: options, startProxy), upgrade.ts (HTTP and the WebSocket handshake),
- * connection.ts (one WebSocket ↔ one broker socket), gate.ts (Kafka requests), limits.ts (per-client
- * limits, rate, fragments), clock.ts, upstream.ts (TLS/SASL to the brokers), jwt.ts (JWT tokens and their
+ * connection.ts (one WebSocket ↔ one broker socket), frames.ts (the client's frames: fragment count,
+ * unmasking), gate.ts (Kafka requests), limits.ts (per-client limits, rate), clock.ts, upstream.ts (TLS/SASL to the brokers), jwt.ts (JWT tokens and their
  * claims), metrics.ts (Prometheus /metrics).
  *
  * @example
