@@ -15,8 +15,8 @@
  *
  * Files: proxy.ts (this entry: options, startProxy), upgrade.ts (HTTP and the WebSocket handshake),
  * connection.ts (one WebSocket ↔ one broker socket), frames.ts (the client's frames: fragment count,
- * unmasking), gate.ts (Kafka requests), limits.ts (per-client limits, rate), clock.ts, upstream.ts (TLS/SASL to the brokers), jwt.ts (JWT tokens and their
- * claims), metrics.ts (Prometheus /metrics).
+ * unmasking), gate.ts (Kafka requests), limits.ts (per-client limits, rate), clock.ts, upstream.ts
+ * (TLS/SASL to the brokers), jwt.ts (JWT tokens and their claims), metrics.ts (Prometheus /metrics).
  *
  * @example
  * ```ts
