@@ -24,6 +24,7 @@ import { WebSocket } from "ws";
 import { parseArgs, type OptionSpecs } from "../src/cli/args.ts";
 import { quantile, randomPayload, runPerf, type PerfProducer } from "../src/cli/perf.ts";
 import { createInterface } from "node:readline";
+import { createRequire } from "node:module";
 import { Producer } from "../src/index.ts";
 import { websocketTransport } from "../src/transport/websocket.ts";
 import { startCluster } from "../test/harness/cluster.ts";
@@ -157,6 +158,12 @@ async function multi(n: number, route: Route, topic: string, a: { records: numbe
   }
 }
 
+/** How ws masks the producer's frames: its byte-at-a-time JS loop, or bufferutil's native one when installed (ws's advice). */
+const clientMasking = (() => {
+  if (process.env.WS_NO_BUFFER_UTIL) return "JS (WS_NO_BUFFER_UTIL)";
+  try { createRequire(createRequire(import.meta.url).resolve("ws"))("bufferutil"); return "native (bufferutil)"; } catch { return "JS (ws without bufferutil)"; }
+})();
+
 const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
 
 async function main(): Promise<number> {
@@ -169,7 +176,7 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   const multiRows: MultiRow[] = [];
   const mib = (records: number) => (records * a.recordSize) / 1048576;
-  log(`bench/proxy: ${a.records.toLocaleString("en-US")} × ${a.recordSize} B records, ${a.partitions} partitions, 3-broker mock cluster at ${cluster.bootstrap}`);
+  log(`bench/proxy: ${a.records.toLocaleString("en-US")} × ${a.recordSize} B records, ${a.partitions} partitions, 3-broker mock cluster at ${cluster.bootstrap}; WebSocket client masking: ${clientMasking}`);
   try {
     for (const path of paths) {
       const topic = `bench-proxy-${path}-${stamp}`;
@@ -263,7 +270,7 @@ async function main(): Promise<number> {
   };
   const ms = (v: number | null) => (v == null ? "-" : `${v.toFixed(1)}`);
   const ours = rows.find((r) => r.path === "kafkasm");
-  const out = ["", ...table(`bench/proxy: ${a.records.toLocaleString("en-US")} × ${a.recordSize} B, one Node producer (ws, linger 5 ms), median of ${a.runs} runs; CPU in ms per MiB carried`,
+  const out = ["", ...table(`bench/proxy: ${a.records.toLocaleString("en-US")} × ${a.recordSize} B, one Node producer (ws; client masking: ${clientMasking}; linger 5 ms), median of ${a.runs} runs; CPU in ms per MiB carried`,
     ["path", "records/s", "MiB/s", "kafkasm ×", "sync p50", "sync p99", "added p99", "CPU client", "relay", "broker", "count"],
     rows.map((r) => [r.path, r.recordsPerSec.toLocaleString("en-US"), r.mbPerSec.toFixed(1), ours && r !== ours ? `${(ours.recordsPerSec / r.recordsPerSec).toFixed(2)}×` : "",
       `${r.syncP50Ms?.toFixed(3)} ms`, `${r.syncP99Ms?.toFixed(3)} ms`, r.addedP99Ms == null ? "-" : `${r.addedP99Ms.toFixed(3)} ms`,
@@ -290,7 +297,7 @@ async function main(): Promise<number> {
   process.stdout.write(out.join("\n") + "\n");
   mkdirSync(dirname(a.out), { recursive: true });
   writeFileSync(a.out, JSON.stringify({ date: new Date().toISOString(), node: process.version, machine: { cpus: cpus().length, note: "shared machine; noisy" },
-    records: a.records, recordSize: a.recordSize, partitions: a.partitions, runs: a.runs, latencySends: a.latencySends, results: rows, producers: a.producers, multiProducer: multiRows, targets }, null, 2) + "\n");
+    records: a.records, recordSize: a.recordSize, partitions: a.partitions, runs: a.runs, clientMasking, latencySends: a.latencySends, results: rows, producers: a.producers, multiProducer: multiRows, targets }, null, 2) + "\n");
   const svgPath = writeSvg(a.out, `kafkasm proxy vs direct TCP vs websockify (${a.records.toLocaleString("en-US")} × ${a.recordSize} B)`, [
     { title: "throughput, 1 producer", unit: "records/s", bars: rows.map((r) => ({ label: r.path, value: r.recordsPerSec, ours: r.path === "kafkasm" })),
       ...(direct ? { target: { value: 0.8 * direct.recordsPerSec, label: "0.8 × direct" } } : {}) },
