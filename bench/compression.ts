@@ -15,7 +15,9 @@
  * printed as PASS/MISS lines; bench/results/compression.svg plots records/s per codec per client.
  * The JS children run from an esbuild bundle of this file (bundleChild), not under tsx, whose loader
  * would cost the measured process CPU and memory.
- *   npm run bench:compression [-- --no-micro] [-- --no-e2e] [-- --records N] [-- --record-size B] [-- --codecs lz4,zstd]   env: BENCH_E2E_RECORDS
+ * Each e2e cell is the median of --rounds rounds (default 3), every client once per codec per round.
+ *   npm run bench:compression [-- --no-micro] [-- --no-e2e] [-- --records N] [-- --record-size B] [-- --codecs lz4,zstd]
+ *     [-- --clients kafkasm,kcat] [-- --rounds N]   env: BENCH_E2E_RECORDS, BENCH_E2E_ROUNDS
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -185,12 +187,18 @@ async function bundleChild(): Promise<string> {
   return outfile;
 }
 
-const e2e: { codec: string; client: string; records: number; seconds: number; recordsPerSec: number; verified: boolean }[] = [];
+type E2eRun = { round: number; codec: string; client: string; records: number; seconds: number; recordsPerSec: number; verified: boolean };
+const e2eRuns: E2eRun[] = [];
 const recordsArg = argv.indexOf("--records");
 const e2eRecords = recordsArg >= 0 ? Number(argv[recordsArg + 1]) : Number(process.env.BENCH_E2E_RECORDS ?? 1_000_000);
 const codecsArg = argv.indexOf("--codecs");
 const e2eCodecs = codecsArg >= 0 ? argv[codecsArg + 1]!.split(",") as CodecName[] : [...CODECS];
 for (const c of e2eCodecs) if (!CODECS.includes(c)) throw new Error(`unknown codec ${c}; known: ${CODECS.join(", ")}`);
+const roundsArg = argv.indexOf("--rounds");
+// Rounds run every client once per codec, in turn, so each kafkasm/peer pair sees the same load; ratios are the median of the rounds' ratios.
+const e2eRounds = roundsArg >= 0 ? Number(argv[roundsArg + 1]) : Number(process.env.BENCH_E2E_ROUNDS ?? 3);
+const clientsArg = argv.indexOf("--clients");
+const e2eClients = (clientsArg >= 0 ? argv[clientsArg + 1]!.split(",") : ["kafkasm", "platformatic", "kcat"]) as ("kafkasm" | "platformatic" | "kcat")[];
 const sizeArg = argv.indexOf("--record-size");
 const e2eSize = sizeArg >= 0 ? Number(argv[sizeArg + 1]) : 100;
 if (!argv.includes("--no-e2e")) {
@@ -204,9 +212,9 @@ if (!argv.includes("--no-e2e")) {
   const childScript = await bundleChild();
   const cluster = await startCluster({ brokers: 1 });
   try {
-    for (const codec of e2eCodecs) {
-      for (const client of ["kafkasm", "platformatic", "kcat"] as const) {
-        const topic = `bench-${client}-${codec}`;
+    for (let round = 1; round <= e2eRounds; round++) for (const codec of e2eCodecs) {
+      for (const client of e2eClients) {
+        const topic = `bench-${client}-${codec}-${round}`;
         await cluster.createTopic(topic, 6);
         let seconds: number;
         if (client === "kcat") {
@@ -223,8 +231,8 @@ if (!argv.includes("--no-e2e")) {
         }
         const counted = (await queryOffsets(cluster.bootstrap, topic)).reduce((s, p) => s + p.high, 0);
         const expected = e2eRecords + (client === "kcat" ? 0 : WARMUP);
-        e2e.push({ codec, client, records: e2eRecords, seconds: +seconds.toFixed(3), recordsPerSec: Math.round(e2eRecords / seconds), verified: counted === expected });
-        process.stderr.write(`e2e ${codec} ${client}: ${Math.round(e2eRecords / seconds)} records/s${counted === expected ? "" : ` (COUNT MISMATCH ${counted} vs ${expected})`}\n`);
+        e2eRuns.push({ round, codec, client, records: e2eRecords, seconds: +seconds.toFixed(3), recordsPerSec: Math.round(e2eRecords / seconds), verified: counted === expected });
+        process.stderr.write(`e2e round ${round} ${codec} ${client}: ${Math.round(e2eRecords / seconds)} records/s${counted === expected ? "" : ` (COUNT MISMATCH ${counted} vs ${expected})`}\n`);
       }
     }
   } finally {
@@ -233,20 +241,35 @@ if (!argv.includes("--no-e2e")) {
   }
 }
 
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+/** Per codec and client: the median of the rounds' records/s, their range, and whether every count was verified. */
+const e2e = e2eCodecs.flatMap((codec) => e2eClients.flatMap((client) => {
+  const runs = e2eRuns.filter((r) => r.codec === codec && r.client === client);
+  if (!runs.length) return [];
+  const rps = runs.map((r) => r.recordsPerSec);
+  return [{ codec, client, records: e2eRecords, rounds: runs.length, recordsPerSec: Math.round(median(rps)), min: Math.min(...rps), max: Math.max(...rps), verified: runs.every((r) => r.verified) }];
+}));
+/** kafkasm ÷ peer per round (the two ran back to back), median and range over the rounds. */
+function pairedRatio(codec: string, peer: string) {
+  const ratios = e2eRuns.filter((r) => r.codec === codec && r.client === "kafkasm").flatMap((k) => {
+    const p = e2eRuns.find((r) => r.round === k.round && r.codec === codec && r.client === peer);
+    return p ? [{ ratio: k.recordsPerSec / p.recordsPerSec, verified: k.verified && p.verified }] : [];
+  });
+  if (!ratios.length) return undefined;
+  const rs = ratios.map((r) => r.ratio);
+  return { ratio: +median(rs).toFixed(2), min: +Math.min(...rs).toFixed(2), max: +Math.max(...rs).toFixed(2), rounds: rs.length, verified: ratios.every((r) => r.verified) };
+}
+
 function e2eTarget() {
-  const k = e2e.find((r) => r.codec === "lz4" && r.client === "kafkasm"), p = e2e.find((r) => r.codec === "lz4" && r.client === "platformatic");
-  if (!k || !p) return undefined;
-  const ratio = k.recordsPerSec / p.recordsPerSec;
-  return { what: "kafkasm lz4 ≥ 2 × platformatic lz4", ratio: +ratio.toFixed(2), met: ratio >= 2 && k.verified && p.verified };
+  const r = pairedRatio("lz4", "platformatic");
+  return r && { what: "kafkasm lz4 ≥ 2 × platformatic lz4", ...r, met: r.ratio >= 2 && r.verified };
 }
 
 /** Issue 14: kafkasm ≥ 1.1 × kcat with lz4 and with zstd, in the same run. */
 function e2eTargets14() {
   return (["lz4", "zstd"] as const).flatMap((codec) => {
-    const k = e2e.find((r) => r.codec === codec && r.client === "kafkasm"), c = e2e.find((r) => r.codec === codec && r.client === "kcat");
-    if (!k || !c) return [];
-    const ratio = k.recordsPerSec / c.recordsPerSec;
-    return [{ codec, what: `kafkasm ${codec} ≥ 1.1 × kcat ${codec}`, ratio: +ratio.toFixed(2), met: ratio >= 1.1 && k.verified && c.verified }];
+    const r = pairedRatio(codec, "kcat");
+    return r ? [{ codec, what: `kafkasm ${codec} ≥ 1.1 × kcat ${codec}`, ...r, met: r.ratio >= 1.1 && r.verified }] : [];
   });
 }
 
@@ -254,8 +277,8 @@ const result = {
   date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model,
   note: "shared 2-core machine; numbers are noisy", corpus: "telemetryCorpus (test/compression/corpus.ts), prefix of the given size",
   rows, targets,
-  e2eSettings: { records: e2eRecords, recordSize: e2eSize, values: `${DISTINCT} distinct ${e2eSize}-byte slices of telemetryCorpus(), newlines as spaces`, acks: 1, lingerMs: 5, batchBytes: 1_000_000, partitions: 6, warmup: WARMUP },
-  e2e, e2eTarget: e2eTarget(), e2eTargets14: e2eTargets14(),
+  e2eSettings: { records: e2eRecords, rounds: e2eRounds, recordSize: e2eSize, values: `${DISTINCT} distinct ${e2eSize}-byte slices of telemetryCorpus(), newlines as spaces`, acks: 1, lingerMs: 5, batchBytes: 1_000_000, partitions: 6, warmup: WARMUP },
+  e2e, e2eRuns, e2eTarget: e2eTarget(), e2eTargets14: e2eTargets14(),
 };
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 const jsonPath = fileURLToPath(new URL("./results/compression.json", import.meta.url));
@@ -268,10 +291,10 @@ if (e2e.length) {
     if (!mine.length) return [];
     return [{
       title: `${codec}: throughput`, unit: "records/s",
-      bars: mine.map((r) => ({ label: r.client === "kafkasm" && kcat ? `kafkasm (${(r.recordsPerSec / kcat.recordsPerSec).toFixed(2)} × kcat)` : r.client, value: r.recordsPerSec, ours: r.client === "kafkasm" })),
+      bars: mine.map((r) => ({ label: r.client === "kafkasm" && kcat ? `kafkasm (${pairedRatio(codec, "kcat")!.ratio} × kcat)` : r.client, value: r.recordsPerSec, ours: r.client === "kafkasm" })),
       ...(kcat ? { target: { value: 1.1 * kcat.recordsPerSec, label: "1.1 × kcat" } } : {}),
     }];
-  }), "shared 2-core machine; one run; noisy");
+  }), `medians of ${e2eRounds} round${e2eRounds === 1 ? "" : "s"}; × kcat = median of the rounds' ratios; shared 2-core machine, noisy`);
 }
 
 const kib = (n: number) => (n >= 1 << 20 ? `${n >> 20} MiB` : `${n >> 10} KiB`);
@@ -280,16 +303,20 @@ for (const r of rows) console.log(`${r.codec.padEnd(7)} ${r.impl.padEnd(48)} ${k
 if (targets.length) console.log("\ntargets: kafkasm compress ≥ 2 × fastest pure JS, ratio within 5 %");
 for (const t of targets) console.log(`  ${t.codec.padEnd(7)} ${kib(t.size).padStart(7)}  ${t.speedup.toFixed(2)}×  ratio ${(t.ratioVsJs * 100).toFixed(1)} % of JS  ${t.met ? "met" : "NOT met"}`);
 if (e2e.length) {
-  console.log(`\nend to end: ${e2eRecords.toLocaleString("en-US")} × ${e2eSize} B telemetry records, acks 1, records/s (kafkasm × peer)`);
-  console.log(`${"codec".padEnd(7)} ${"kafkasm".padStart(10)} ${"platformatic".padStart(20)} ${"kcat".padStart(20)}`);
+  console.log(`\nend to end: ${e2eRecords.toLocaleString("en-US")} × ${e2eSize} B telemetry records, acks 1, records/s: median of ${e2eRounds} round(s) [min-max]; kafkasm × peer: median of the rounds' ratios [min-max]`);
+  console.log(`${"codec".padEnd(7)} ${e2eClients.map((c) => c.padStart(38)).join(" ")}`);
   for (const codec of e2eCodecs) {
-    const get = (c: string) => e2e.find((r) => r.codec === codec && r.client === c)!;
-    const k = get("kafkasm"), p = get("platformatic"), c = get("kcat");
-    const cell = (r: typeof k) => `${r.recordsPerSec.toLocaleString("en-US")}${r.verified ? "" : "!"}`;
-    console.log(`${codec.padEnd(7)} ${cell(k).padStart(10)} ${`${cell(p)} (${(k.recordsPerSec / p.recordsPerSec).toFixed(2)}×)`.padStart(20)} ${`${cell(c)} (${(k.recordsPerSec / c.recordsPerSec).toFixed(2)}×)`.padStart(20)}`);
+    const cells = e2eClients.map((client) => {
+      const r = e2e.find((r) => r.codec === codec && r.client === client);
+      if (!r) return "-".padStart(38);
+      const x = client === "kafkasm" ? undefined : pairedRatio(codec, client);
+      return `${r.recordsPerSec.toLocaleString("en-US")}${r.verified ? "" : "!"} [${Math.round(r.min / 1000)}k-${Math.round(r.max / 1000)}k]${x ? ` (${x.ratio}× [${x.min}-${x.max}])` : ""}`.padStart(38);
+    });
+    console.log(`${codec.padEnd(7)} ${cells.join(" ")}`);
   }
+  const range = (t: { min: number; max: number; rounds: number }) => `(rounds: ${t.min}-${t.max} ×, ${t.rounds})`;
   const t = e2eTarget();
-  if (t) console.log("\ntarget (issue 5):\n" + targetLine(t.met, t.what, `${t.ratio} ×`));
+  if (t) console.log("\ntarget (issue 5):\n" + targetLine(t.met, t.what, `${t.ratio} × ${range(t)}`));
   const t14 = e2eTargets14();
-  if (t14.length) console.log("\ntargets (issue 14):\n" + t14.map((t) => targetLine(t.met, t.what, `${t.ratio} ×`)).join("\n"));
+  if (t14.length) console.log("\ntargets (issue 14):\n" + t14.map((t) => targetLine(t.met, t.what, `${t.ratio} × ${range(t)}`)).join("\n"));
 }
