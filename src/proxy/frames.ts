@@ -57,7 +57,7 @@ export class ClientFrameScanner {
       const h = this.head;
       const len7 = h[1] & 0x7f;
       const length = len7 === 126 ? (h[2] << 8) | h[3]
-        : len7 === 127 ? ((h[2] << 24) | (h[3] << 16) | (h[4] << 8) | h[5]) * 2 ** 32 + (((h[6] << 24) | (h[7] << 16) | (h[8] << 8) | h[9]) >>> 0)
+        : len7 === 127 ? (((h[2] << 24) | (h[3] << 16) | (h[4] << 8) | h[5]) >>> 0) * 2 ** 32 + (((h[6] << 24) | (h[7] << 16) | (h[8] << 8) | h[9]) >>> 0)
         : len7;
       this.headLen = 0;
       this.need = 2;

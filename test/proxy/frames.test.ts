@@ -88,6 +88,13 @@ test("unmask equals RFC 6455's byte-at-a-time XOR for every phase, length and al
   }
 });
 
+test("a 64-bit length with its top bit set (which ws refuses) keeps the scanner in that frame's payload", () => {
+  const key = [1, 2, 3, 4];
+  const chunk = new Uint8Array([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, ...key, ...Array.from({ length: 20 }, (_, i) => i + 10)]);
+  new ClientFrameScanner(10).push(chunk);
+  assert.equal([...chunk.subarray(14)], Array.from({ length: 20 }, (_, i) => (i + 10) ^ key[i & 3]));
+});
+
 test("a message of more than maxFragments fragments is refused, and control frames between fragments do not count", () => {
   const key = new Uint8Array([5, 6, 7, 8]);
   const part = (fin: boolean, opcode = 0) => encode({ opcode, fin, key, payload: new Uint8Array([1]) }).sent;
