@@ -83,6 +83,30 @@ test("lz4 stores incompressible blocks raw: the frame grows by headers only", ()
   assert.ok(frame.length <= data.length + 7 + 4 * 4 + 4, `${frame.length}`);
 });
 
+test("lz4_compress writes nothing past lz4_max_compressed_length (its 8-byte literal copies overrun into that slack only)", async () => {
+  const { instance } = await WebAssembly.instantiate(readFileSync(new URL("../../build/lz4.wasm", import.meta.url)), {});
+  const x = instance.exports as unknown as { memory: WebAssembly.Memory; workspaceBase(): number; reserve(n: number): number; lz4_max_compressed_length(n: number): number; lz4_compress(i: number, n: number, o: number, f: number): number };
+  const telemetry = telemetryCorpus(300_000);
+  const inputs = [
+    ...[13, 14, 20, 31, 64, 100, 1000].map((n) => noise(n, n)),
+    ...[13, 17, 40, 65_536, 65_537, 262_144 + 19].map((n) => telemetry.subarray(0, n)),
+    noise(262_144 * 2 + 5, 7), Uint8Array.from({ length: 70_000 }, (_, i) => (i % 11 === 0 ? i & 0xff : 65)),
+  ];
+  for (const data of inputs) {
+    for (const flags of [0x50, 0x41, 0x70]) {
+      const inPtr = x.workspaceBase(), outPtr = inPtr + ((data.length + 7) & ~7), bound = x.lz4_max_compressed_length(data.length);
+      assert.is(x.reserve(outPtr - inPtr + bound + 64), 0);
+      const mem = new Uint8Array(x.memory.buffer);
+      mem.set(data, inPtr);
+      mem.fill(0xa5, outPtr, outPtr + bound + 64);
+      const n = x.lz4_compress(inPtr, data.length, outPtr, flags);
+      assert.ok(n > 0 && n <= bound, `${data.length} bytes: ${n} > bound ${bound}`);
+      assert.ok(mem.subarray(outPtr + bound, outPtr + bound + 64).every((b) => b === 0xa5), `${data.length} bytes, flags ${flags}: wrote past the bound`);
+      assert.ok(sameBytes(lz4.decompress(mem.slice(outPtr, outPtr + n), data.length), data));
+    }
+  }
+});
+
 test("the lz4 codec from the registry has attribute 3 and round-trips", async () => {
   const codec = await loadCompressionCodec("lz4");
   assert.is(codec.name, "lz4");
