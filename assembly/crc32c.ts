@@ -2,32 +2,42 @@
 // there are two table-free-or-table paths (bench notes in DESIGN.md):
 // - short inputs: slicing-by-16, 16 tables of 256 u32 (16 KiB), zero-filled static memory (not stored
 //   in the binary) filled by the start function;
-// - long inputs: XOR folding with a sparse multiple of the polynomial (the idea of Chorba, Russell
+// - longer inputs: XOR folding with sparse multiples of the polynomial (the idea of Chorba, Russell
 //   2024): x^(8·5275) + x^(8·4508) + x^(8·2751) + 1 ≡ 0 (mod P), so a byte at distance ≥ 5275 from
 //   the end can be XORed into the bytes 767, 2524 and 5275 after it without changing the CRC. Each
-//   8-byte word costs 4 loads, 3 XORs and 3 stores instead of 8 table lookups; what remains is the
-//   last 5275-5282 bytes, which go through the tables.
+//   8-byte word costs 4 loads, 3 XORs and 3 stores instead of 8 table lookups. The last 5275-5282
+//   bytes (and inputs of 1-10 KiB, copied) are folded the same way with a 6-term multiple of lower
+//   degree, x^(8·827) + x^(8·698) + x^(8·540) + x^(8·380) + x^(8·218) + 1 (5 stores a word), and the
+//   last 827-834 bytes go through the tables.
 
 const CRC32C_POLY: u32 = 0x82f63b78;
 const TABLES: usize = memory.data(16 * 1024, 64);
 
 // Distances of the multiple's terms below its leading one, in bytes (found by a search over
-// x^(8k) mod P; the smallest leading degree of a 4-term byte-aligned multiple). Gaps of ≥ 767 bytes
-// between the streams keep a load from ever reading a store still in flight.
+// x^(8k) mod P: the lowest degree of a 4-term byte-aligned multiple). Its gaps of ≥ 767 bytes between
+// the streams keep a load from reading a store still in flight.
 const FOLD_A: usize = 5275;
 const FOLD_AC: usize = 5275 - 2751;
 const FOLD_AB: usize = 5275 - 4508;
 // The folded bytes are not written back into the input: pending XORs live in a window of FOLD_BLOCK
 // bytes plus the FOLD_A that run ahead of it, moved to the front after each block.
 const FOLD_BLOCK: usize = 8192;
-const PENDING: usize = memory.data(<i32>(FOLD_BLOCK + FOLD_A + 16), 64);
 // The browser's build (scripts/build.mjs, --use CRC32C_TABLES_ONLY=1) leaves folding out: it costs
-// ~240 B gzipped of a page's 25 KiB budget, and a page's batches are small.
+// ~250 B gzipped of a page's 25 KiB budget, and a page's batches are small.
 // @ts-ignore: defined on the command line, or not at all
 const FOLD: bool = !isDefined(CRC32C_TABLES_ONLY);
-// Inputs this long or longer are folded (below it the tables are faster; test/assembly/crc32c.test.ts
-// checks every length around it).
-const FOLD_MIN: usize = 8192;
+const PENDING: usize = memory.data(FOLD ? <i32>(FOLD_BLOCK + FOLD_A + 16) : 1, 64);
+// The 6-term multiple of lowest degree whose terms are ≥ 128 bytes apart (same reason).
+const FOLD6_A: usize = 827;
+const FOLD6_AB: usize = 827 - 698;
+const FOLD6_AC: usize = 827 - 540;
+const FOLD6_AD: usize = 827 - 380;
+const FOLD6_AE: usize = 827 - 218;
+// Inputs from FOLD6_MIN are folded by the 6-term multiple, from FOLD_MIN by the 4-term one first
+// (measured crossovers; test/assembly/crc32c.test.ts checks every length around them). An input below
+// FOLD_MIN is copied into PENDING, so FOLD_MIN <= FOLD_BLOCK + FOLD_A.
+const FOLD_MIN: usize = 10240;
+const FOLD6_MIN: usize = 1024;
 
 function buildTables(): void {
   for (let i: u32 = 0; i < 256; i++) {
@@ -49,7 +59,12 @@ buildTables();
 
 /** Continues a CRC32C: pass 0 to start; returns the (unsigned) CRC of everything so far. */
 export function crc32cUpdate(crc: u32, ptr: usize, len: usize): u32 {
-  return FOLD && len >= FOLD_MIN ? crc32cFold(crc, ptr, len) : crc32cTables(crc, ptr, len);
+  if (!FOLD || len < FOLD6_MIN) return crc32cTables(crc, ptr, len);
+  if (len >= FOLD_MIN) return crc32cFold(crc, ptr, len);
+  // The 6-term fold works in place, so it folds a copy.
+  memory.copy(PENDING, ptr, len);
+  store<u32>(PENDING, load<u32>(PENDING) ^ ~crc);
+  return crc32cFoldInPlace(PENDING, len);
 }
 
 /** Slicing-by-16 (the path of short inputs and of what folding leaves). */
@@ -135,5 +150,36 @@ function crc32cFold(crc: u32, ptr: usize, len: usize): u32 {
   let i: usize = 0;
   for (; i + 8 <= rest; i += 8) store<u64>(q + i, load<u64>(q + i) ^ load<u64>(ptr + i));
   for (; i < rest; i++) store<u8>(q + i, load<u8>(q + i) ^ load<u8>(ptr + i));
-  return crc32cTables(~0, q, rest);
+  return crc32cFoldInPlace(q, rest);
+}
+
+/** Folds len ≥ FOLD6_A + 8 bytes of our own memory in place with the 6-term multiple, register from 0. */
+function crc32cFoldInPlace(p: usize, len: usize): u32 {
+  const end = p + (((len - FOLD6_A) >> 3) << 3);
+  len -= end - p;
+  if ((end - p) & 8) {
+    const w = load<u64>(p);
+    store<u64>(p, load<u64>(p, FOLD6_AB) ^ w, FOLD6_AB);
+    store<u64>(p, load<u64>(p, FOLD6_AC) ^ w, FOLD6_AC);
+    store<u64>(p, load<u64>(p, FOLD6_AD) ^ w, FOLD6_AD);
+    store<u64>(p, load<u64>(p, FOLD6_AE) ^ w, FOLD6_AE);
+    store<u64>(p, load<u64>(p, FOLD6_A) ^ w, FOLD6_A);
+    p += 8;
+  }
+  while (p < end) {
+    const w = load<u64>(p);
+    const v = load<u64>(p, 8);
+    store<u64>(p, load<u64>(p, FOLD6_AB) ^ w, FOLD6_AB);
+    store<u64>(p, load<u64>(p, FOLD6_AB + 8) ^ v, FOLD6_AB + 8);
+    store<u64>(p, load<u64>(p, FOLD6_AC) ^ w, FOLD6_AC);
+    store<u64>(p, load<u64>(p, FOLD6_AC + 8) ^ v, FOLD6_AC + 8);
+    store<u64>(p, load<u64>(p, FOLD6_AD) ^ w, FOLD6_AD);
+    store<u64>(p, load<u64>(p, FOLD6_AD + 8) ^ v, FOLD6_AD + 8);
+    store<u64>(p, load<u64>(p, FOLD6_AE) ^ w, FOLD6_AE);
+    store<u64>(p, load<u64>(p, FOLD6_AE + 8) ^ v, FOLD6_AE + 8);
+    store<u64>(p, load<u64>(p, FOLD6_A) ^ w, FOLD6_A);
+    store<u64>(p, load<u64>(p, FOLD6_A + 8) ^ v, FOLD6_A + 8);
+    p += 16;
+  }
+  return crc32cTables(~0, p, len);
 }

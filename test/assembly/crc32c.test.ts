@@ -1,4 +1,4 @@
-// CRC32C in both WASM builds: build/kafkasm.wasm (slicing-by-16 below 8 KiB, XOR folding above) and
+// CRC32C in both WASM builds: build/kafkasm.wasm (slicing-by-16 below 1 KiB, XOR folding above) and
 // build/kafkasm-browser.wasm (tables only). Every case runs on both against the same vectors and the
 // same byte-at-a-time reference.
 import { test } from "uvu";
@@ -12,8 +12,9 @@ const builds: [string, string, Codec][] = [
   ["kafkasm.wasm (folding)", "kafkasm", await loadCodec(wasm("kafkasm"))],
   ["kafkasm-browser.wasm (tables only)", "kafkasm-browser", await loadCodec(wasm("kafkasm-browser"))],
 ];
-/** assembly/crc32c.ts FOLD_MIN: inputs this long are folded (in kafkasm.wasm). */
-const FOLD_MIN = 8192;
+/** assembly/crc32c.ts FOLD6_MIN and FOLD_MIN: from these lengths on, kafkasm.wasm folds with the 6-term, then the 4-term multiple. */
+const FOLD6_MIN = 1024;
+const FOLD_MIN = 10240;
 /** Lengths up to here reach the threshold and three moves of the fold's pending window (5275 + 8192·k). */
 const EVERY_LENGTH_TO = 5283 + 3 * 8192 + 64;
 
@@ -109,7 +110,7 @@ for (const [build, file, codec] of builds) {
   });
 
   test(`${build}: the published vectors behind zero-CRC prefixes long enough to be folded`, () => {
-    for (const n of [FOLD_MIN - 9, FOLD_MIN, 5283 + 8192 - 13, 65_536, 1 << 20]) {
+    for (const n of [FOLD6_MIN - 9, FOLD6_MIN, 827 + 1000, FOLD_MIN - 9, FOLD_MIN, 5283 + 8192 - 13, 65_536, 1 << 20]) {
       const prefix = zeroCrcPrefix(n, n);
       for (const [name, v, want] of VECTORS) assert.is(codec.crc32c(concat(prefix, v)), want, `${name} behind ${n} bytes`);
     }
@@ -134,7 +135,7 @@ for (const [build, file, codec] of builds) {
   });
 
   test(`${build}: unaligned inputs (offsets 0-7) of short and folded lengths, continuing a CRC`, () => {
-    const lengths = [0, 3, 15, 16, 17, 255, FOLD_MIN - 1, FOLD_MIN, FOLD_MIN + 7, 40_000];
+    const lengths = [0, 3, 15, 16, 17, 255, FOLD6_MIN - 1, FOLD6_MIN, FOLD6_MIN + 9, FOLD_MIN - 1, FOLD_MIN, FOLD_MIN + 7, 40_000];
     const ptr = codec.alloc(40_000 + 8);
     for (const n of lengths) {
       const b = bytesOf(n, n + 11);
@@ -181,20 +182,21 @@ for (const [build, file, codec] of builds) {
   });
 
   test(`${build}: a CRC leaves its input and the memory around it unchanged (batches are CRCed in place)`, () => {
-    const n = 50_000;
-    const ptr = codec.alloc(3 * n);
-    const around = bytesOf(3 * n, 9);
-    codec.u8.set(around, ptr);
-    x.crc32cUpdate(0, ptr + n, n);
-    assert.ok(codec.u8.subarray(ptr, ptr + 3 * n).every((v, i) => v === around[i]));
-    codec.free(ptr, 3 * n);
+    for (const n of [FOLD6_MIN + 100, FOLD_MIN - 1, 50_000]) {
+      const ptr = codec.alloc(3 * n);
+      const around = bytesOf(3 * n, 9);
+      codec.u8.set(around, ptr);
+      assert.is(x.crc32cUpdate(0, ptr + n, n) >>> 0, crc32cBytewise(around.subarray(n, 2 * n)), `length ${n}`);
+      assert.ok(codec.u8.subarray(ptr, ptr + 3 * n).every((v, i) => v === around[i]), `length ${n}`);
+      codec.free(ptr, 3 * n);
+    }
   });
 
   test(`${build}: an input ending at the last byte of memory is read without a trap`, async () => {
     const own = await loadCodec(wasm(file));
     const mem = own.exports.memory;
     mem.grow(2); // pages nobody has allocated
-    for (const n of [FOLD_MIN + 5, 5283 + 8192 + 3, 1001]) {
+    for (const n of [FOLD6_MIN + 3, FOLD_MIN + 5, 5283 + 8192 + 3, 1001]) {
       const b = bytesOf(n, n);
       const end = mem.buffer.byteLength;
       new Uint8Array(mem.buffer).set(b, end - n);
