@@ -54,6 +54,7 @@ function pseudoRandom(n: number, seed: number): Buffer {
 }
 const MiB = pseudoRandom(1 << 20, 1);
 const KiB = pseudoRandom(1 << 10, 2);
+const KiB16 = pseudoRandom(16 << 10, 3); // the default batchSize
 const RECORDS = 1000;
 const BASE_TS = 1_700_000_000_000;
 const records = Array.from({ length: RECORDS }, (_, i) => ({
@@ -95,6 +96,7 @@ async function child(): Promise<void> {
   const out: Record<string, number | string> = { node: process.version };
   out.crc_kafkasm_1MiB = mbps(await opsPerSec(() => codec.crc32c(MiB)), MiB.length);
   out.crc_kafkasm_1KiB = mbps(await opsPerSec(() => codec.crc32c(KiB)), KiB.length);
+  out.crc_kafkasm_16KiB = mbps(await opsPerSec(() => codec.crc32c(KiB16)), KiB16.length);
   out.crc_kafkasm_in_memory_1MiB = mbps(await opsPerSec(inMemoryCrc(codec, MiB)), MiB.length);
   out.crc_kafkasm_browser_1MiB = mbps(await opsPerSec(() => browserCodec.crc32c(MiB)), MiB.length);
   out.encode_kafkasm = recps(await opsPerSec(() => kafkasmEncode(records)));
@@ -139,8 +141,8 @@ async function main(): Promise<void> {
     if ((f(MiB) >>> 0) !== (nodeRs.crc32c(MiB) >>> 0)) throw new Error(`${name} crc32c of 1 MiB differs from @node-rs/crc32`);
   }
 
-  const crc: Record<string, { "1MiB": number; "1KiB": number }> = {};
-  const inMemory = new Map([MiB, KiB].map((b) => [b, inMemoryCrc(codec, b)]));
+  const crc: Record<string, { "1MiB": number; "16KiB": number; "1KiB": number }> = {};
+  const inMemory = new Map([MiB, KiB16, KiB].map((b) => [b, inMemoryCrc(codec, b)]));
   const crcCases: [string, (b: Buffer) => number][] = [
     ["kafkasm WASM", (b) => codec.crc32c(b)],
     ["kafkasm WASM, in memory", (b) => inMemory.get(b)!()],
@@ -150,7 +152,11 @@ async function main(): Promise<void> {
     ["byte-table JS", (b) => byteTable(b)],
   ];
   for (const [name, f] of crcCases) {
-    crc[name] = { "1MiB": mbps(await opsPerSec(() => f(MiB)), MiB.length), "1KiB": mbps(await opsPerSec(() => f(KiB)), KiB.length) };
+    crc[name] = {
+      "1MiB": mbps(await opsPerSec(() => f(MiB)), MiB.length),
+      "16KiB": mbps(await opsPerSec(() => f(KiB16)), KiB16.length),
+      "1KiB": mbps(await opsPerSec(() => f(KiB)), KiB.length),
+    };
   }
 
   // Equal-bytes check before timing encoders: both must produce the same batch.
@@ -195,8 +201,8 @@ async function main(): Promise<void> {
     encode_node20_vs_platformatic_node22: ratio(encode["kafkasm (byte key/value)"], n22.encode_platformatic),
   };
 
-  log("\nCRC32C MB/s (Node 20)            1 MiB      1 KiB");
-  for (const [name, v] of Object.entries(crc)) log(`  ${name.padEnd(28)} ${String(v["1MiB"]).padStart(8)} ${String(v["1KiB"]).padStart(10)}`);
+  log("\nCRC32C MB/s (Node 20)            1 MiB     16 KiB      1 KiB");
+  for (const [name, v] of Object.entries(crc)) log(`  ${name.padEnd(28)} ${String(v["1MiB"]).padStart(8)} ${String(v["16KiB"]).padStart(10)} ${String(v["1KiB"]).padStart(10)}`);
   log(`\nRecordBatch encode, ${RECORDS} × 100-byte records, records/s (Node 20; staging from JS objects included)`);
   for (const [name, v] of Object.entries(encode)) log(`  ${name.padEnd(28)} ${String(v).padStart(10)}`);
   log(`\nNode 22 child (${(node22 as { node?: string }).node ?? "unavailable"}):`);
