@@ -1,5 +1,5 @@
-// CRC32C (Castagnoli, reflected 0x82F63B78). WASM has no CRC or carry-less multiply instruction, so
-// there are two table-free-or-table paths (bench notes in DESIGN.md):
+// CRC32C (Castagnoli, reflected 0x82F63B78). WASM has no CRC or carry-less multiply instruction;
+// two paths instead (bench notes in DESIGN.md):
 // - short inputs: slicing-by-16, 16 tables of 256 u32 (16 KiB), zero-filled static memory (not stored
 //   in the binary) filled by the start function;
 // - longer inputs: XOR folding with sparse multiples of the polynomial (the idea of Chorba, Russell
@@ -23,7 +23,7 @@ const FOLD_AB: usize = 5275 - 4508;
 // bytes plus the FOLD_A that run ahead of it, moved to the front after each block.
 const FOLD_BLOCK: usize = 8192;
 // The browser's build (scripts/build.mjs, --use CRC32C_TABLES_ONLY=1) leaves folding out: it costs
-// ~250 B gzipped of a page's 25 KiB budget, and a page's batches are small.
+// ~420 B gzipped of a page's 25 KiB budget, and a page's batches are small.
 // @ts-ignore: defined on the command line, or not at all
 const FOLD: bool = !isDefined(CRC32C_TABLES_ONLY);
 const PENDING: usize = memory.data(FOLD ? <i32>(FOLD_BLOCK + FOLD_A + 16) : 1, 64);
