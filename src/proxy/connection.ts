@@ -227,7 +227,9 @@ export class Connection {
     } else {
       this.tcpOk = this.tcp.write(data);
     }
-    if (!this.tcpOk) {
+    // write() says false past the socket's own 16 KiB, which one large Produce exceeds: pausing the
+    // client there stalled it once per request. Pause at highWaterMark ('drain' follows: write said false).
+    if (!this.tcpOk && this.tcp.writableLength >= this.ctx.highWaterMark) {
       this.ctx.stats.throttled.brokerBackpressure++;
       this.pauseSide("ws", "tcp-backpressure");
     }

@@ -119,7 +119,7 @@ export interface ProxyOptions {
   idleTimeoutMs?: number;
   /** [connectTimeoutMs=10000] Time allowed for the TCP connection to the broker. */
   connectTimeoutMs?: number;
-  /** [highWaterMark=1048576] Bytes queued toward the client before the broker socket is paused (and pings go unanswered). */
+  /** [highWaterMark=1048576] Bytes queued toward the client before the broker socket is paused (and pings go unanswered), and toward the broker before the WebSocket is. */
   highWaterMark?: number;
   /** [maxBufferedBytes=max(16 MiB, 4 × highWaterMark)] Bytes queued toward a client beyond which it is closed (CLIENT_TOO_SLOW). */
   maxBufferedBytes?: number;

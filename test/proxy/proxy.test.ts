@@ -272,6 +272,25 @@ test("a broker that does not read pauses the WebSocket reader: the proxy holds a
   await broker.close();
 });
 
+test("bytes waiting for the broker beyond the socket's 16 KiB but under highWaterMark do not pause the client's reader", async () => {
+  let brokerSocket: import("node:net").Socket | undefined;
+  let brokerBytes = 0;
+  // The broker reads nothing at first: the kernel takes what its buffers hold, the rest waits in the proxy's socket.
+  const broker = await tcpServer((s) => { brokerSocket = s; s.pause(); s.on("data", (d) => (brokerBytes += d.length)); });
+  const target = `127.0.0.1:${broker.port}`;
+  const proxy = await startProxy({ apiKeys: "all", allow: [target], highWaterMark: 64 * 1024 * 1024, log: () => {} });
+  const ws = await openWs(`${proxy.url}/broker/${target}`);
+  const total = 16 * 1024 * 1024;
+  for (let i = 0; i < 16; i++) ws.send(Buffer.alloc(1024 * 1024, 9));
+  await until(() => proxy.stats().bytes.toBroker === total, 30_000, "the message at the proxy");
+  assert.is(proxy.stats().throttled.brokerBackpressure, 0, "no pause under highWaterMark");
+  brokerSocket!.resume();
+  await until(() => brokerBytes === total, 30_000, "all bytes at the broker");
+  ws.close();
+  await proxy.close();
+  await broker.close();
+});
+
 test("a client that does not read pauses the broker socket: bounded, then everything arrives", async () => {
   const total = 32 * 1024 * 1024;
   const broker = await tcpServer((s) => {
