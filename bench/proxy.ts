@@ -5,7 +5,8 @@
  *   - kafkasm:   websocketTransport (ws) through `kafkasm proxy` (the CLI, its own process);
  *   - websockify: websocketTransport through Debian's websockify, one per broker (URL map).
  * Per path: records/s of N × B-byte records (runPerf, first send to last ack, after a warm-up; the
- * median of --runs runs), sync latency p50/p99 over single awaited sends (linger 0), and the CPU time
+ * median of --runs runs), sync latency p50/p99 over single awaited sends (linger 0, after
+ * --latency-warmup of them: a fresh relay runs its per-message code cold for thousands), and the CPU time
  * each side used during the timed runs (utime + stime from /proc/<pid>/stat, children included:
  * the producer's process, the relay's process tree, the mock broker) divided by the MiB of record
  * values carried. Added p99 = the path's sync p99 − direct's.
@@ -40,7 +41,8 @@ type Path = (typeof PATHS)[number];
 const spec = {
   records: { type: "number", default: Number(process.env.BENCH_RECORDS ?? 300_000), integer: true, min: 1, description: "records per throughput run" },
   "record-size": { type: "number", default: 100, integer: true, min: 1, description: "bytes per record value" },
-  "latency-sends": { type: "number", default: 2000, integer: true, min: 10, description: "single awaited sends for sync latency (after 200 warm-up sends)" },
+  "latency-sends": { type: "number", default: 2000, integer: true, min: 10, description: "single awaited sends for sync latency (after --latency-warmup more)" },
+  "latency-warmup": { type: "number", default: 5000, integer: true, min: 0, description: "single awaited sends before the timed ones (a fresh relay process runs its per-message code cold for thousands of messages)" },
   warmup: { type: "number", default: 20_000, integer: true, min: 0, description: "records sent (and acknowledged) before the timed run" },
   paths: { type: "string", default: PATHS.join(","), description: "direct,kafkasm,websockify" },
   partitions: { type: "number", default: 6, integer: true, min: 1, description: "partitions of the topic" },
@@ -224,12 +226,12 @@ async function main(): Promise<number> {
         // Sync latency: a fresh producer, linger 0, single awaited sends.
         const sync = producerFor(route, `bench-proxy-${path}-sync`, 0);
         const value = randomPayload(a.recordSize);
-        for (let i = 0; i < 200; i++) await sync.send({ topic, value });
+        for (let i = 0; i < a.latencyWarmup; i++) await sync.send({ topic, value });
         const t = new Float64Array(a.latencySends);
         for (let i = 0; i < t.length; i++) { const t0 = performance.now(); await sync.send({ topic, value }); t[i] = performance.now() - t0; }
         await sync.close();
         t.sort();
-        let expected = a.warmup + a.runs * a.records + 200 + a.latencySends;
+        let expected = a.warmup + a.runs * a.records + a.latencyWarmup + a.latencySends;
         const total = mib(a.runs * a.records);
         const rate = median(rates);
         const row: Row = {
