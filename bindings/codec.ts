@@ -8,7 +8,6 @@
  */
 import { defaultWasmBytes } from "./wasm-source.ts";
 import { ClientError } from "../src/errors.ts";
-import type { CompressionCodec } from "../src/compression/codec.ts";
 
 const lengthGetter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "length")!.get!;
 /**
@@ -342,8 +341,11 @@ export interface RecordBatchBuilder {
   readonly sizeInBytes: number;
   /** Encodes the staged records as one RecordBatch v2 (uncompressed) and returns a copy the caller owns. */
   build(header: BatchHeader): Uint8Array;
-  /** Same, with the records section compressed by `codec` (attribute bits set accordingly); synchronous when `codec.compress` is. */
-  buildCompressed(header: BatchHeader, codec: CompressionCodec): Uint8Array | Promise<Uint8Array>;
+  /**
+   * Encodes with these attribute bits into the codec's shared output region and returns a view of it,
+   * valid until the next encode on this codec (compressed batches: see compressed-batch.ts).
+   */
+  encode(header: BatchHeader, attributes: number, action: string): Uint8Array;
   /** Returns its staging memory to the pool; the builder must not be used after. */
   release(): void;
   /** Fixes the timestamp deltas are relative to (default: the first record's). Only while empty. */
@@ -458,7 +460,7 @@ class WasmRecordBatchBuilder implements RecordBatchBuilder {
     this.blockSize = size;
   }
 
-  private encode(header: BatchHeader, attributes: number, action: string): [out: number, len: number] {
+  encode(header: BatchHeader, attributes: number, action: string): Uint8Array {
     this.check(action);
     if (this.count === 0) throw new ClientError("INVALID_RECORD", `Cannot ${action}: the batch holds no records`);
     validateHeader(header, action);
@@ -469,31 +471,11 @@ class WasmRecordBatchBuilder implements RecordBatchBuilder {
       this.baseTimestamp, header.producerId, header.producerEpoch, header.baseSequence);
     if (n < 0) throw wasmStatusError(n, action);
     if (n !== this.size) throw new ClientError("WASM_ERROR", `Cannot ${action}: encoded ${n} bytes, expected ${this.size}`);
-    return [out, n];
+    return c.u8.subarray(out, out + n);
   }
 
   build(header: BatchHeader): Uint8Array {
-    const [out, n] = this.encode(header, 0, "build a RecordBatch");
-    return this.codec.u8.slice(out, out + n);
-  }
-
-  buildCompressed(header: BatchHeader, codec: CompressionCodec): Uint8Array | Promise<Uint8Array> {
-    const [out, n] = this.encode(header, codec.attribute, `build a ${codec.name} RecordBatch`);
-    const u8 = this.codec.u8;
-    const head = u8.slice(out, out + BATCH_HEADER_SIZE);
-    // A view, no copy: compress reads its input before it returns (CompressionCodec's contract);
-    // its output leaves room for the header, so the batch is framed without copying it again.
-    const c = codec.compress(u8.subarray(out + BATCH_HEADER_SIZE, out + n), BATCH_HEADER_SIZE);
-    return c instanceof Uint8Array ? this.frame(head, c) : c.then((c) => this.frame(head, c));
-  }
-
-  /** `batch`: BATCH_HEADER_SIZE free bytes, then the compressed records. */
-  private frame(head: Uint8Array, batch: Uint8Array): Uint8Array {
-    batch.set(head);
-    const dv = new DataView(batch.buffer, batch.byteOffset);
-    dv.setInt32(8, batch.length - 12); // batchLength
-    dv.setUint32(17, this.codec.crc32c(batch.subarray(21))); // CRC over attributes..end
-    return batch;
+    return this.encode(header, 0, "build a RecordBatch").slice();
   }
 
   release(): void {

@@ -46,7 +46,7 @@ export interface EncodeRecordBatchOptions {
   records: readonly EncodeRecord[];
   /**
    * Only `"none"` (the default) is supported here, because encoding stays synchronous; compressed
-   * batches are built by the producer (or `RecordBatchBuilder.buildCompressed` in bindings/codec.ts).
+   * batches are built by the producer (bindings/compressed-batch.ts).
    */
   compression?: "none";
   /** Default -1 (not idempotent). */

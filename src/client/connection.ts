@@ -1,6 +1,6 @@
 /**
  * One broker connection (producer, consumer, CLI): Kafka framing over a `Transport`, correlation ids, at most `maxInFlight`
- * requests awaiting a response (more wait in a queue), a `requestTimeoutMs` timer per request on the
+ * requests awaiting a response (more wait in a queue), each with a `requestTimeoutMs` deadline on the
  * injected clock. Responses are matched by correlation id. A request timeout closes the connection
  * (as the Java client does: later responses on it can no longer be trusted), and a lost connection
  * fails every request awaiting a response with a retriable CONNECTION_ERROR.
@@ -17,8 +17,8 @@ interface Pending {
   version: number;
   resolve(value: unknown): void;
   reject(error: Error): void;
-  timer: TimerHandle;
-  timeoutMs: number;
+  /** When it times out: requests go out in order with one timeout, so the oldest is due first. */
+  deadline: number;
 }
 
 interface Queued {
@@ -51,6 +51,7 @@ export class Connection {
   #closeError: KafkasmError | undefined;
   #nextCorrelationId = 1;
   #pending = new Map<number, Pending>();
+  #timer: TimerHandle | undefined;
   #unanswered = new Set<number>();
   #queue: Queued[] = [];
   /** Re-authenticating (KIP-368): only requests sent `first` go out; the rest wait in the queue. */
@@ -164,7 +165,7 @@ export class Connection {
     }
     return new Promise<Res>((resolve, reject) => {
       const pending: Pending = {
-        correlationId, api, version, resolve: resolve as (v: unknown) => void, reject, timer: undefined, timeoutMs: this.#opts.requestTimeoutMs,
+        correlationId, api, version, resolve: resolve as (v: unknown) => void, reject, deadline: 0,
       };
       if (first) this.#queue.unshift({ frame, pending, first });
       else this.#queue.push({ frame, pending });
@@ -181,19 +182,30 @@ export class Connection {
       if (this.#exclusive && !this.#queue[0].first) break;
       const { frame, pending } = this.#queue.shift()!;
       this.#pending.set(pending.correlationId, pending);
-      pending.timer = clock.setTimeout(() => this.#timedOut(pending), pending.timeoutMs);
+      pending.deadline = clock.now() + this.#opts.requestTimeoutMs;
+      // One timer per connection, not one per request (a timer costs allocations and a heap insert).
+      this.#timer ??= clock.setTimeout(this.#checkTimeouts, this.#opts.requestTimeoutMs);
       socket.write(frame).catch((e: unknown) => {
         this.close(new ClientError("CONNECTION_ERROR", `Cannot write to ${fmt(this.address)}: ${(e as Error)?.message ?? String(e)}`, { retriable: true, cause: e }));
       });
     }
   }
 
-  #timedOut(p: Pending): void {
-    if (!this.#pending.has(p.correlationId)) return;
-    this.#pending.delete(p.correlationId);
-    p.reject(new ClientError("REQUEST_TIMEOUT", `${p.api.name} request to ${fmt(this.address)} got no response within ${p.timeoutMs} ms`, { retriable: true }));
-    this.close(new ClientError("CONNECTION_ERROR", `Connection to ${fmt(this.address)} closed after a request timed out`, { retriable: true }));
-  }
+  /** The connection's one request timer: fails the oldest request if it is due, else waits for it. */
+  #checkTimeouts = (): void => {
+    this.#timer = undefined;
+    for (const p of this.#pending.values()) {
+      const left = p.deadline - this.#opts.clock.now();
+      if (left > 0) {
+        this.#timer = this.#opts.clock.setTimeout(this.#checkTimeouts, left);
+        return;
+      }
+      this.#pending.delete(p.correlationId);
+      p.reject(new ClientError("REQUEST_TIMEOUT", `${p.api.name} request to ${fmt(this.address)} got no response within ${this.#opts.requestTimeoutMs} ms`, { retriable: true }));
+      this.close(new ClientError("CONNECTION_ERROR", `Connection to ${fmt(this.address)} closed after a request timed out`, { retriable: true }));
+      return;
+    }
+  };
 
   #frame(frame: Uint8Array): void {
     let correlationId: number;
@@ -210,7 +222,6 @@ export class Connection {
       return;
     }
     this.#pending.delete(correlationId);
-    this.#opts.clock.clearTimeout(p.timer);
     let res: unknown;
     try {
       res = decodeResponseFrame(p.api, p.version, frame);
@@ -266,10 +277,8 @@ export class Connection {
     const failed = [...this.#pending.values(), ...this.#queue.map((q) => q.pending)];
     this.#pending.clear();
     this.#queue.length = 0;
-    for (const p of failed) {
-      this.#opts.clock.clearTimeout(p.timer);
-      p.reject(err);
-    }
+    this.#opts.clock.clearTimeout(this.#timer);
+    for (const p of failed) p.reject(err);
     try { socket?.close(); } catch { /* already closed */ }
     this.#drained?.(); // exclusive()'s fn then fails on the closed connection
     this.#onChange?.(this, error);

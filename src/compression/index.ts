@@ -53,3 +53,5 @@ export function codecForAttribute(attributes: number): Promise<CompressionCodec>
   }
   return loadCompressionCodec(name);
 }
+
+export { buildCompressed } from "../../bindings/compressed-batch.ts";

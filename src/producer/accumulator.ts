@@ -259,10 +259,7 @@ export class PartitionState {
 function remove(list: Batch[], b: Batch): void {
   // Not splice: it allocates the array of removed elements, once per batch sent and acknowledged.
   const i = list.indexOf(b);
-  if (i < 0) return;
-  if (i === 0) { list.shift(); return; }
-  for (let j = i + 1; j < list.length; j++) list[j - 1] = list[j];
-  list.pop();
+  if (i >= 0) list.copyWithin(i, i + 1), list.pop();
 }
 
 /** A topic's metadata and partitions, as far as known. */

@@ -190,12 +190,13 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       const [codec, checks] = await Promise.all([getCodec(), loadChecks()]);
       this.#sender.obs = new checks.Metrics(this.#clock, hooks);
       this.#checks = checks;
-      let compression: CompressionCodec | null = null;
+      let compression: CompressionCodec | null = null, build;
       if (this.#config.compression !== "none") {
-        const { loadCompressionCodec } = await import("../compression/index.ts");
-        compression = await loadCompressionCodec(this.#config.compression);
+        const m = await import("../compression/index.ts");
+        compression = await m.loadCompressionCodec(this.#config.compression);
+        build = m.buildCompressed;
       }
-      this.#sender.setCodec(codec, compression);
+      this.#sender.setCodec(codec, compression, build);
       this.#codec = codec;
     } catch (e) {
       this.#startError = asKafkasmError(e, "WASM_ERROR", "Cannot load the codec");

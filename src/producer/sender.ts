@@ -21,6 +21,7 @@ import type { Clock, TimerHandle } from "../client/clock.ts";
 import type { ProducerRecord, ResolvedConfig } from "./config.ts";
 import type { Connection } from "../client/connection.ts";
 import { type ProducerIdState, restampBatch } from "./idempotence.ts";
+import type { buildCompressed } from "../../bindings/compressed-batch.ts";
 import type { Brokers } from "../client/brokers.ts";
 import { isStaleMetadataError } from "../client/metadata.ts";
 import { versionFor } from "../client/versions.ts";
@@ -66,6 +67,7 @@ export class Sender {
   #pid: ProducerIdState | null;
   #codec!: Codec;
   #compression: CompressionCodec | null = null;
+  #build: typeof buildCompressed | undefined;
   #hooks: SenderHooks;
   #scheduled = false;
   #groups = new Map<number, PartitionState[]>();
@@ -102,10 +104,11 @@ export class Sender {
     this.#txn = txn;
   }
 
-  /** Hands over the loaded WASM codec (and compression codec) before the first batch. */
-  setCodec(codec: Codec, compression: CompressionCodec | null): void {
+  /** Hands over the loaded WASM codec (and compression codec, with compressed-batch.ts's builder) before the first batch. */
+  setCodec(codec: Codec, compression: CompressionCodec | null, build?: typeof buildCompressed): void {
     this.#codec = codec;
     this.#compression = compression;
+    this.#build = build;
   }
 
   /** Schedules a drain on the next microtask (coalesced). */
@@ -280,7 +283,7 @@ export class Sender {
         };
         let r: Uint8Array | Promise<Uint8Array>;
         try {
-          r = builder.buildCompressed(placeholder, this.#compression);
+          r = this.#build!(this.#codec, builder, placeholder, this.#compression);
           // A synchronous codec (snappy, lz4, zstd): the batch goes out in this drain, not a later one.
           if (r instanceof Uint8Array) return finish(r), this.#prepare(b);
         } catch (e) {
@@ -335,24 +338,19 @@ export class Sender {
   }
 
   #send(conn: Connection, leader: number, batches: Batch[]): void {
-    // Array literals, not [] then push: a push into an empty array allocates room for 16.
-    let topics: ProduceTopicData[] | undefined;
+    const topics: ProduceTopicData[] = [];
     let last: ProduceTopicData | undefined;
     for (const b of batches) {
       const tp = b.tp;
       tp.send(b);
-      const part = { index: tp.partition, records: b.bytes };
-      if (last && last.name !== tp.topic) last = topics!.find((t) => t.name === tp.topic);
-      if (last) {
-        last.partitions.push(part);
-      } else {
-        last = { name: tp.topic, partitions: [part] };
-        if (topics) topics.push(last);
-        else topics = [last];
+      if (!last || last.name !== tp.topic) {
+        last = topics.find((t) => t.name === tp.topic);
+        if (!last) topics.push((last = { name: tp.topic, partitions: [] }));
       }
+      last.partitions.push({ index: tp.partition, records: b.bytes });
     }
     const acks = this.#config.acks;
-    const request: ProduceRequest = { transactionalId: this.#txn?.transactionalId ?? null, acks, timeoutMs: this.#config.requestTimeoutMs, topics: topics! };
+    const request: ProduceRequest = { transactionalId: this.#txn?.transactionalId ?? null, acks, timeoutMs: this.#config.requestTimeoutMs, topics };
     let version: number;
     try {
       version = versionFor(conn, Produce);

@@ -1,5 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { buildCompressed } from "../../bindings/compressed-batch.ts";
 import { getCodec, type BatchHeader } from "../../bindings/codec.ts";
 import { decodeRecordBatches, decodeRecordBatchesAsync } from "../../src/protocol/record-batch.ts";
 import { codecForAttribute, loadCompressionCodec } from "../../src/compression/index.ts";
@@ -21,7 +22,7 @@ for (const name of ["snappy", "lz4", "zstd"] as const) {
   test(`${name}: buildCompressed returns the batch synchronously (no promise) and it decodes to the records`, async () => {
     const b = fill();
     const plain = decodeRecordBatches(b.build(header))[0]!;
-    const out = b.buildCompressed(header, await loadCompressionCodec(name));
+    const out = buildCompressed(codec, b, header, await loadCompressionCodec(name));
     b.release();
     assert.instance(out, Uint8Array);
     const bytes = out as Uint8Array;
@@ -36,7 +37,7 @@ for (const name of ["snappy", "lz4", "zstd"] as const) {
 test("gzip (async): the batch is right even when the builder's output memory is reused before compression ends", async () => {
   const a = fill(150);
   const expected = decodeRecordBatches(a.build(header))[0]!.records;
-  const pending = a.buildCompressed(header, await loadCompressionCodec("gzip"));
+  const pending = buildCompressed(codec, a, header, await loadCompressionCodec("gzip"));
   assert.instance(pending, Promise);
   const other = fill(150, (i) => events[i]!.toUpperCase()); // same sizes, other bytes: lands on the same output region
   other.build(header);
@@ -55,7 +56,7 @@ test("a synchronous codec that throws makes buildCompressed throw (no rejected p
   };
   const b = fill(5);
   try {
-    b.buildCompressed(header, failing);
+    buildCompressed(codec, b, header, failing);
     assert.unreachable("expected a throw");
   } catch (e) {
     assert.instance(e, ClientError);

@@ -2,6 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { gzipSync, gunzipSync } from "fflate";
+import { buildCompressed } from "../../bindings/compressed-batch.ts";
 import { getCodec, loadCodec, partitionForKey, setDefaultCodecSource, type BatchHeader, type Codec } from "../../bindings/codec.ts";
 import { decodeRecordBatches, decodeRecordBatchesAsync } from "../../src/protocol/record-batch.ts";
 import type { CompressionCodec } from "../../src/compression/codec.ts";
@@ -220,7 +221,7 @@ test("buildCompressed compresses the records section, sets the codec bits and a 
   const b = codec.newBatchBuilder(1 << 20);
   for (let i = 0; i < 100; i++) b.append(1000 + i, `key-${i}`, "the same value again and again", [{ key: "i", value: String(i) }]);
   const plainBytes = b.build(plain);
-  const promise = b.buildCompressed({ producerId: 7, producerEpoch: 1, baseSequence: 100, transactional: false }, gzip);
+  const promise = buildCompressed(codec, b, { producerId: 7, producerEpoch: 1, baseSequence: 100, transactional: false }, gzip);
   b.release(); // the records were copied before the codec ran
   const compressed = await promise;
   assert.ok(compressed.length < plainBytes.length / 3);

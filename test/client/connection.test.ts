@@ -97,6 +97,41 @@ test("a request without a response within requestTimeoutMs fails with retriable 
   assert.is(s.closed, true);
 });
 
+test("each request gets its own requestTimeoutMs: a later request answered in time is not failed by an earlier one's deadline, and times out at its own", async () => {
+  const s = scripted();
+  const clock = new ManualClock();
+  const conn = new Connection(addr, s.transport, { clientId: "t", requestTimeoutMs: 1000, maxInFlight: 5, clock });
+  await conn.connect();
+  const p1 = conn.request(ApiVersions, 0, {});
+  await clock.advance(600);
+  const p2 = conn.request(ApiVersions, 0, {}).catch((e) => e);
+  await flush();
+  s.handlers!.onData(encodeResponseFrame(ApiVersionsServer, 0, correlationIdOf(s.written[0]!), response(3)));
+  assert.is((await p1).errorCode, 0);
+  await clock.advance(500); // past the first request's deadline: the second still has 500 ms
+  assert.is(conn.isClosed, false, "the second request is not timed out at the first one's deadline");
+  await clock.advance(499);
+  assert.is(conn.isClosed, false);
+  await clock.advance(1);
+  const e2 = await p2;
+  assert.is(e2.code, "REQUEST_TIMEOUT");
+  assert.is(conn.isClosed, true);
+  // One timer per connection, not one per request (each costs allocations and a timer-heap insert).
+  const conn2 = new Connection(addr, s.transport, { clientId: "t", requestTimeoutMs: 1000, maxInFlight: 5, clock });
+  await conn2.connect();
+  let armed = 0;
+  const setTimeout = clock.setTimeout;
+  clock.setTimeout = (fn, ms) => (armed++, setTimeout(fn, ms));
+  for (let i = 0; i < 20; i++) {
+    const p = conn2.request(ApiVersions, 0, {});
+    await flush();
+    s.handlers!.onData(encodeResponseFrame(ApiVersionsServer, 0, correlationIdOf(s.written.at(-1)!), response(3)));
+    await p;
+  }
+  assert.ok(armed <= 1, `${armed} timers armed for 20 requests answered in time`);
+  conn2.close();
+});
+
 test("connection loss fails in-flight requests with a retriable CONNECTION_ERROR; a request without a response resolves once written", async () => {
   const s = scripted();
   const clock = new ManualClock();

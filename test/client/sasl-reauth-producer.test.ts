@@ -9,6 +9,7 @@ import { ClientError, type KafkasmError, Producer } from "../../src/public.ts";
 import { Brokers } from "../../src/client/brokers.ts";
 import { ApiKey } from "../../src/protocol/api.ts";
 import { ManualClock, flush } from "../producer/helpers.ts";
+import { until } from "../harness/bounded.ts";
 import "../../src/client/sasl/session.ts"; // loaded now, as a Producer's first connection would
 
 const LIFETIME_MS = 10_000;
@@ -112,9 +113,12 @@ test("a token provider that never answers the first login: the connection attemp
   const { cluster } = saslCluster(clock, ["OAUTHBEARER"]);
   const [host, port] = cluster.bootstrap[0].split(":");
   const brokers = new Brokers({ brokers: [{ host, port: Number(port), nodeId: -1 }], clientId: "test", requestTimeoutMs: 30_000, maxInFlight: 5,
-    sasl: { mechanism: "oauthbearer", token: () => new Promise(() => {}) } }, cluster.transport, clock);
+    sasl: { mechanism: "oauthbearer", token: () => { asked = true; return new Promise(() => {}); } } }, cluster.transport, clock);
+  let asked = false;
   brokers.setBrokers([{ nodeId: 1, host, port: Number(port) }]);
   const outcome = brokers.connect(1).then(() => undefined, (e: KafkasmError) => e);
+  // Connecting, ApiVersions and the handshake take real turns on the fake cluster: the login (and its timer) has started once the provider is asked.
+  await until(() => asked, 10_000, "the token provider to be asked");
   await clock.advance(29_999);
   assert.is(await Promise.race([outcome, Promise.resolve("pending")]), "pending");
   await clock.advance(1);
