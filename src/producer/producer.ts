@@ -637,6 +637,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       w.compact(this.#waitHead, 0);
       this.#waitHead = 0;
     }
+    // A topic is forgotten only once none of its records waits: a later one's error still needs its cause.
+    for (let i = this.#waitHead; i < w.length && failedTopics.size > 0; i++) failedTopics.delete((w.record(i) as ProducerRecord<K, V> | undefined)?.topic!); // undefined: taken out of order
     for (const t of failedTopics) this.#metadata.forget(t);
     this.#notifyWaiterEvents();
   }

@@ -14,7 +14,8 @@ import { ApiKey } from "../../src/protocol/api.ts";
 import type { MetadataResponse } from "../../src/protocol/metadata.ts";
 import type { ProduceResponse } from "../../src/protocol/produce.ts";
 import { nodeTransport } from "../../src/transport/node.ts";
-import { exitAfterSuite, within } from "../harness/bounded.ts";
+import { exitAfterSuite, until, within } from "../harness/bounded.ts";
+import { ManualClock } from "./helpers.ts";
 import { getCodec } from "../../bindings/codec.ts";
 import { loadChecks } from "../../src/producer/metadata.ts";
 
@@ -92,6 +93,24 @@ for (const [what, edit] of badMetadata) {
     assertNothingEscaped();
   });
 }
+
+test("records of a rejected topic that reach maxBlockMs at different times all fail with the PROTOCOL_ERROR cause (the first failures do not forget the topic under the later ones)", async () => {
+  const clock = new ManualClock();
+  const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 2 }] });
+  editMetadata(cluster, (res) => { res.topics[0].partitions = []; });
+  const producer = producerFor(cluster, { clock, maxBlockMs: 1000 });
+  const outcome = (p: Promise<unknown>) => p.then(() => "ok", (e: KafkasmError) => e);
+  const first = outcome(producer.send({ topic: "t", value: "a" }));
+  await until(() => cluster.requestsOf(ApiKey.Metadata).length > 0, 5000, "a Metadata request");
+  await clock.advance(5);
+  const second = outcome(producer.send({ topic: "t", value: "b" }));
+  await clock.advance(995); // the first record's deadline
+  assertMetadataRejected(await first, "first");
+  await clock.advance(5); // the second's: too soon for another Metadata answer (retryBackoffMs 10)
+  assertMetadataRejected(await second, "second");
+  await producer.close();
+  assertNothingEscaped();
+});
 
 test("Metadata where one topic is nonsense and another is fine: records of the healthy topic are delivered, the other's fail", async () => {
   const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "bad", partitions: 1 }, { name: "good", partitions: 2 }] });
