@@ -31,11 +31,8 @@ function saslCluster(clock: ManualClock, mechanisms = ["PLAIN"]) {
   return { cluster, holdAuthenticate };
 }
 
-test("a record sent while the connection re-authenticates is produced as soon as the re-authentication ends (not at deliveryTimeoutMs)", async () => {
-  const clock = new ManualClock();
-  const { cluster, holdAuthenticate } = saslCluster(clock);
-  const producer = new Producer({ brokers: cluster.bootstrap, transport: cluster.transport, clock, lingerMs: 5, deliveryTimeoutMs: 120_000,
-    sasl: { mechanism: "plain", username: "alice", password: "alice-secret" } });
+/** Sends "before" and waits until it is acknowledged; `send` records each acknowledged value in `acked`. */
+async function firstAcked(producer: Producer, clock: ManualClock) {
   const acked: string[] = [];
   const send = (value: string) => producer.send({ topic: "t", value }).then((m) => { acked.push(value); return m; });
   const first = send("before");
@@ -45,6 +42,15 @@ test("a record sent while the connection re-authenticates is produced as soon as
     await clock.advance(1);
   }
   await first;
+  return { acked, send };
+}
+
+test("a record sent while the connection re-authenticates is produced as soon as the re-authentication ends (not at deliveryTimeoutMs)", async () => {
+  const clock = new ManualClock();
+  const { cluster, holdAuthenticate } = saslCluster(clock);
+  const producer = new Producer({ brokers: cluster.bootstrap, transport: cluster.transport, clock, lingerMs: 5, deliveryTimeoutMs: 120_000,
+    sasl: { mechanism: "plain", username: "alice", password: "alice-secret" } });
+  const { acked, send } = await firstAcked(producer, clock);
   const handshakes = () => cluster.requestsOf(ApiKey.SaslHandshake).length;
   const produces = () => cluster.requestsOf(ApiKey.Produce).length;
   assert.is(handshakes(), 1);
@@ -81,14 +87,7 @@ test("a token provider that never answers a re-authentication: after 30 s the co
         return { value: `token-${calls}`, expiresAt: clock.now() + LIFETIME_MS };
       },
     } });
-  const acked: string[] = [];
-  const send = (value: string) => producer.send({ topic: "t", value }).then((m) => { acked.push(value); return m; });
-  const first = send("before");
-  for (let i = 0; i < 500 && acked.length === 0; i++) {
-    await new Promise((r) => setTimeout(r, 2));
-    await clock.advance(1);
-  }
-  await first;
+  const { acked, send } = await firstAcked(producer, clock);
   for (let i = 0; i < LIFETIME_MS / 100 && calls < 2; i++) await clock.advance(100);
   assert.ok(answer, "re-authenticating, the provider asked again and not answering");
   const during = send("during");

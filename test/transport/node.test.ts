@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { createServer, type Server, type Socket } from "node:net";
 import { exitAfterSuite, sleep, within } from "../harness/bounded.ts";
 import { nodeTransport } from "../../src/transport/node.ts";
+import type { TransportSocket } from "../../src/transport/transport.ts";
 
 interface Peer { port: number; accepted: Promise<Socket>; server: Server }
 
@@ -24,6 +25,17 @@ const settled = (p: Promise<unknown>) => {
   return s;
 };
 
+/** Writes 1 MiB chunks to a peer that reads nothing until one write's promise stays pending; that write's state. */
+async function writeUntilBlocked(sock: TransportSocket): Promise<ReturnType<typeof settled> | undefined> {
+  const big = new Uint8Array(1 << 20);
+  for (let i = 0; i < 256; i++) {
+    const s = settled(sock.write(big));
+    await sleep(0);
+    if (!s.done) return s;
+  }
+  return undefined;
+}
+
 test("write() resolves at once below the high-water mark and waits for the peer to read above it", async () => {
   const p = await peer();
   const sock = await nodeTransport({ host: "127.0.0.1", port: p.port, nodeId: 0 }, { onData: () => {}, onClose: () => {} });
@@ -31,13 +43,7 @@ test("write() resolves at once below the high-water mark and waits for the peer 
   try {
     await within(sock.write(new Uint8Array(1024)), 2000, "a small write");
     // The peer reads nothing: the kernel buffers fill, then the socket's own buffer passes its mark.
-    const big = new Uint8Array(1 << 20);
-    let blocked: ReturnType<typeof settled> | undefined;
-    for (let i = 0; i < 256 && !blocked; i++) {
-      const s = settled(sock.write(big));
-      await sleep(0);
-      if (!s.done) blocked = s;
-    }
+    const blocked = await writeUntilBlocked(sock);
     assert.ok(blocked, "some write waited while the peer read nothing");
     await sleep(50);
     assert.is(blocked!.done, false, "still waiting: the peer has not read");
@@ -56,13 +62,7 @@ test("a write waiting for 'drain' rejects when the socket closes, and a write af
   const sock = await nodeTransport({ host: "127.0.0.1", port: p.port, nodeId: 0 }, { onData: () => {}, onClose: () => {} });
   const remote = await p.accepted;
   try {
-    const big = new Uint8Array(1 << 20);
-    let blocked: ReturnType<typeof settled> | undefined;
-    for (let i = 0; i < 256 && !blocked; i++) {
-      const s = settled(sock.write(big));
-      await sleep(0);
-      if (!s.done) blocked = s;
-    }
+    const blocked = await writeUntilBlocked(sock);
     assert.ok(blocked, "some write waited");
     sock.close();
     await within((async () => { while (!blocked!.done) await sleep(5); })(), 2000, "the waiting write to settle");
