@@ -4,16 +4,11 @@
 // accepts. Produces COUNT keyed records "k<i%37>:<i>" to TOPIC over DURATION_MS (0: at once), then one
 // JSON line { ok, count, tokens, runtime } or { ok: false, error, code, retriable, ms }.
 //   deno run --allow-net=127.0.0.1 real-sasl-produce.ts BOOTSTRAP TOPIC COUNT OPTIONS_JSON [DURATION_MS] [MAX_BLOCK_MS]
-declare const Deno: { args: string[]; version: { deno: string } } | undefined;
-declare const Bun: { version: string } | undefined;
 
-export {};
+import { args, runtime, producerEntry } from "../runtimes/programs/runtime.ts";
 
-const isDeno = typeof Deno !== "undefined";
-const isBun = typeof Bun !== "undefined";
-const args = isDeno ? Deno!.args : process.argv.slice(2);
 const [bootstrap, topic, countText, optionsJson, durationText, maxBlockText] = args;
-const mod = isDeno ? await import("../../src/deno.ts") : isBun ? await import("../../src/bun.ts") : await import("../../src/index.ts");
+const mod = await producerEntry();
 const options = JSON.parse(optionsJson!);
 let tokens = 0;
 if (options.sasl?.unsecuredSub) {
@@ -50,7 +45,7 @@ try {
   } else {
     done = (await producer.sendBatch(Array.from({ length: count }, (_, i) => record(i)))).length;
   }
-  result = { ok: true, count: done, tokens, ms: Date.now() - start, runtime: isDeno ? `deno ${Deno!.version.deno}` : isBun ? `bun ${Bun!.version}` : `node ${process.version}` };
+  result = { ok: true, count: done, tokens, ms: Date.now() - start, runtime };
 } catch (e) {
   const err = e as { message?: string; code?: string; retriable?: boolean };
   result = { ok: false, error: String(err?.message ?? e), code: err.code, retriable: err.retriable, ms: Date.now() - start };

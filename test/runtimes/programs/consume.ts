@@ -4,16 +4,12 @@
 // Never exits explicitly: the runtime must end by itself after close().
 //   deno run --allow-net=127.0.0.1 consume.ts BOOTSTRAP TOPIC GROUP COUNT
 //   bun consume.ts BOOTSTRAP TOPIC GROUP COUNT
-declare const Deno: { args: string[]; version: { deno: string } } | undefined;
-declare const Bun: { version: string } | undefined;
 
-export {};
+import { args, runtime, consumerEntry } from "./runtime.ts";
 
-const isDeno = typeof Deno !== "undefined";
-const isBun = typeof Bun !== "undefined";
-const [bootstrap, topic, groupId, countText] = isDeno ? Deno!.args : process.argv.slice(2);
+const [bootstrap, topic, groupId, countText] = args;
 const count = Number(countText);
-const mod = isDeno ? await import("../../../src/consumer-deno.ts") : isBun ? await import("../../../src/consumer-bun.ts") : await import("../../../src/consumer-node.ts");
+const mod = await consumerEntry();
 const consumer = new mod.Consumer({ brokers: bootstrap.split(","), groupId, topics: [topic], autoOffsetReset: "earliest", autoCommit: false,
   sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, maxWaitMs: 100 });
 const dec = new TextDecoder();
@@ -27,7 +23,7 @@ try {
     // Breaking out of the loop closes the consumer, so commit first.
     if (values.length === count) { await consumer.commit(); break; }
   }
-  result = { ok: true, count: values.length, values, partitions: [...partitions].sort(), runtime: isDeno ? `deno ${Deno!.version.deno}` : isBun ? `bun ${Bun!.version}` : `node ${process.version}` };
+  result = { ok: true, count: values.length, values, partitions: [...partitions].sort(), runtime };
 } catch (e) {
   result = { ok: false, error: String((e as Error)?.message ?? e), code: (e as { code?: string }).code };
 }

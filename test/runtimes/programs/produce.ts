@@ -7,18 +7,13 @@
 //   deno run --allow-net=127.0.0.1 produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL|-] [TRANSACTIONAL_ID]
 //   bun produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
 //   node (>= 22.18, type stripping) produce.ts BOOTSTRAP TOPIC COUNT [PROXY_URL]
-declare const Deno: { args: string[]; version: { deno: string }; exit(code: number): never } | undefined;
-declare const Bun: { version: string } | undefined;
 
-export {};
+import { args, runtime, producerEntry } from "./runtime.ts";
 
-const isDeno = typeof Deno !== "undefined";
-const isBun = typeof Bun !== "undefined";
-const args = isDeno ? Deno!.args : process.argv.slice(2);
 const [bootstrap, topic, countText, proxyArg, transactionalId] = args;
 const proxyUrl = proxyArg === "-" ? undefined : proxyArg;
 const count = Number(countText);
-const mod = isDeno ? await import("../../../src/deno.ts") : isBun ? await import("../../../src/bun.ts") : await import("../../../src/index.ts");
+const mod = await producerEntry();
 const { websocketTransport } = await import("../../../src/transport/websocket.ts");
 const transport = proxyUrl ? websocketTransport({ url: `${proxyUrl}/broker/{host}:{port}` }) : undefined;
 const producer = new mod.Producer({ brokers: bootstrap.split(","), lingerMs: 5, transport, transactionalId });
@@ -32,7 +27,7 @@ try {
   const sent = producer.sendBatch(records);
   if (transactionalId) await producer.commitTransaction();
   const metas = await sent;
-  result = { ok: true, count: metas.length, partitions: [...new Set(metas.map((m) => m.partition))].sort(), transport: proxyUrl ? "websocket" : "tcp", transactional: Boolean(transactionalId), runtime: isDeno ? `deno ${Deno!.version.deno}` : isBun ? `bun ${Bun!.version}` : `node ${process.version}` };
+  result = { ok: true, count: metas.length, partitions: [...new Set(metas.map((m) => m.partition))].sort(), transport: proxyUrl ? "websocket" : "tcp", transactional: Boolean(transactionalId), runtime };
 } catch (e) {
   result = { ok: false, error: String((e as Error)?.message ?? e), code: (e as { code?: string }).code };
 }
