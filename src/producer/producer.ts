@@ -122,6 +122,8 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   #waitSeq = 0;
   /** The last topic name that passed validation (NaN equals nothing, so the first is checked). */
   #validTopic: unknown = NaN;
+  /** A batch holds a send()'s record only for a hook that is handed it on failure (onDeadLetter, onRecordFailed). */
+  #keepRecords: boolean;
   #waitTimer: unknown;
   #waitTimerAt = Infinity;
   #waitersScheduled = false;
@@ -148,6 +150,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       throw new ClientError("INVALID_CONFIG", "Invalid producer option transport: no default transport in this runtime; pass options.transport");
     }
     this.#clock = options.clock ?? systemClock;
+    this.#keepRecords = options.onDeadLetter !== undefined || typeof options.hooks?.onRecordFailed === "function";
     this.#keySer = (options.keySerializer ?? auto) as Serializer<K>;
     this.#valueSer = (options.valueSerializer ?? auto) as Serializer<V>;
     // Nothing is dropped silently: without either hook, the first fire-and-forget failure is logged.
@@ -524,7 +527,9 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       this.#fail(record, resolve, reject, asKafkasmError(e, "INVALID_RECORD", "Cannot stage the record"));
       return DONE;
     }
-    b.records.add(record, resolve, reject, timestamp);
+    // Its bytes are staged: holding the record (and its value) until the ack would only make the GC
+    // promote it; produce()'s onError and the failure hooks are handed it, so for them it is kept.
+    b.records.add(reject === null || this.#keepRecords ? record : null, resolve, reject, timestamp);
     const staged = b.builder!.sizeInBytes;
     if (staged > b.accounted) {
       this.#bufferUsed += staged - b.accounted;
