@@ -25,5 +25,9 @@ export function buildCompressed(codec: Codec, builder: RecordBatchBuilder, heade
     dv.setUint32(17, codec.crc32c(out.subarray(21))); // CRC over attributes..end
     return out;
   };
-  return c instanceof Uint8Array ? frame(c) : c.then(frame);
+  if (c instanceof Uint8Array) return frame(c);
+  // A compression thread that failed (crashed, closed, answered garbage) leaves the batch to its
+  // inline codec: encoded again (the builder still holds the records), so no record is lost to it.
+  const inline = (compression as { inline?: CompressionCodec }).inline;
+  return inline ? c.then(frame, () => buildCompressed(codec, builder, header, inline)) : c.then(frame);
 }

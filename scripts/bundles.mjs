@@ -33,6 +33,10 @@ export const bundles = [
   // (a workerd config lists index.js, kafkasm.wasm and every chunks/*.js as modules)
   { entryPoints: ["src/workerd.ts"], outdir: "dist/workerd", entryNames: "index", assetNames: "[name]", chunkNames: "chunks/[name]-[hash]",
     splitting: true, loader: { ".wasm": "copy" }, platform: "neutral", target: "es2022", external: ["cloudflare:sockets"] },
-  { entryPoints: ["src/deno.ts"], outdir: "dist/deno", entryNames: "index", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022" },
-  { entryPoints: ["src/bun.ts"], outdir: "dist/bun", entryNames: "index", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022" },
+  { entryPoints: ["src/deno.ts"], outdir: "dist/deno", entryNames: "index", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022", external: ["node:*"] },
+  { entryPoints: ["src/bun.ts"], outdir: "dist/bun", entryNames: "index", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022", external: ["node:*"] },
+  // The compression thread (src/compression/worker-node.ts starts it next to each runtime's index.js; after the outdir bundles).
+  { entryPoints: ["src/compression/worker-entry.ts"], outfile: "dist/node/compression-worker.js", platform: "node", target: "node20" },
+  { entryPoints: ["src/compression/worker-entry.ts"], outfile: "dist/deno/compression-worker.js", platform: "neutral", target: "es2022", external: ["node:*"] },
+  { entryPoints: ["src/compression/worker-entry.ts"], outfile: "dist/bun/compression-worker.js", platform: "neutral", target: "es2022", external: ["node:*"] },
 ];

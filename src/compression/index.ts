@@ -55,3 +55,4 @@ export function codecForAttribute(attributes: number): Promise<CompressionCodec>
 }
 
 export { buildCompressed } from "../../bindings/compressed-batch.ts";
+export { onCompressionThread } from "./worker.ts";

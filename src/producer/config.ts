@@ -114,6 +114,12 @@ export interface ProducerOptions<K = string | Uint8Array, V = string | Uint8Arra
    * saying "none", which every reader handles. @default "none"
    */
   compression?: CompressionName;
+  /**
+   * Threads compressing snappy, lz4 and zstd batches of 32 KiB or more besides the one running the
+   * producer: 1 where the runtime has workers (Node, Bun, Deno), so compression runs in parallel as
+   * librdkafka's does; 0 compresses inline. Browsers and workerd always compress inline. @default 1
+   */
+  compressionThreads?: 0 | 1;
   /** Called with each record that finally failed and was sent with `produce()` (fire-and-forget).
    *  Never awaited. @default logs the first such failure with console.warn, unless onDeadLetter is set */
   onError?: (error: KafkasmError, record?: ProducerRecord<K, V>) => void;
@@ -174,6 +180,7 @@ export interface ResolvedConfig {
   metadataMaxAgeMs: number;
   partitioner: "default" | "roundRobin" | PartitionerFunction;
   compression: CompressionName;
+  compressionThreads: number;
   transactionalId: string | null;
   transactionTimeoutMs: number;
   /** Checked by src/client/sasl when it loads (not here: the browser bundle would carry it). */
@@ -287,6 +294,8 @@ export function resolveConfig(options: ProducerOptions<any, any>): ResolvedConfi
   const compression = options.compression ?? defaults.compression;
   if (!compressions.includes(compression)) invalid("compression", `expected one of ${compressions.join(", ")}, got ${JSON.stringify(compression)}`);
 
+  const compressionThreads = int(o, "compressionThreads", 1, 0, 1);
+
   for (const name of ["keySerializer", "valueSerializer", "onError", "onDeadLetter", "transport", "brokerAddressMap"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function") invalid(name, "expected a function");
   }
@@ -299,6 +308,6 @@ export function resolveConfig(options: ProducerOptions<any, any>): ResolvedConfi
   return {
     brokers, clientId, acks, idempotent, lingerMs, batchSize, maxInFlight, retries, retryBackoffMs, retryBackoffMaxMs,
     deliveryTimeoutMs, requestTimeoutMs, maxRequestSize, bufferMemory, maxBlockMs, metadataMaxAgeMs, partitioner, compression,
-    transactionalId, transactionTimeoutMs, sasl: options.sasl,
+    compressionThreads, transactionalId, transactionTimeoutMs, sasl: options.sasl,
   };
 }

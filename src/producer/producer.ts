@@ -108,6 +108,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
   /** checks.ts, loaded with the codec: also words the rarer errors (waiting for metadata or buffer room). */
   #checks: Awaited<ReturnType<typeof loadChecks>> | undefined;
   #startError: KafkasmError | undefined;
+  #closeThread: (() => void) | undefined;
   #bufferUsed = 0;
   /** Bytes of the records in #waiting (see waitingSize), bounded by bufferMemory. */
   #waitingBytes = 0;
@@ -196,8 +197,11 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       let compression: CompressionCodec | null = null, build;
       if (this.#config.compression !== "none") {
         const m = await import("../compression/index.ts");
-        compression = await m.loadCompressionCodec(this.#config.compression);
+        compression = m.onCompressionThread(await m.loadCompressionCodec(this.#config.compression), this.#config.compressionThreads);
         build = m.buildCompressed;
+        // close() ends the compression thread once pending batches are done (already closing: now).
+        this.#closeThread = (compression as { close?: () => void }).close;
+        if (this.#closing) this.#closeThread?.();
       }
       this.#sender.setCodec(codec, compression, build);
       this.#codec = codec;
@@ -316,6 +320,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       this.#sender.close();
       this.#metadata.close();
       this.#brokers.close();
+      this.#closeThread?.();
       if (this.#waitTimer !== undefined) this.#clock.clearTimeout(this.#waitTimer);
     })();
     return this.#closePromise;
