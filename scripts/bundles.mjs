@@ -35,7 +35,7 @@ export const bundles = [
     splitting: true, loader: { ".wasm": "copy" }, platform: "neutral", target: "es2022", external: ["cloudflare:sockets"] },
   { entryPoints: ["src/deno.ts"], outdir: "dist/deno", entryNames: "index", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022", external: ["node:*"] },
   { entryPoints: ["src/bun.ts"], outdir: "dist/bun", entryNames: "index", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022", external: ["node:*"] },
-  // The compression thread (src/compression/worker-node.ts starts it next to each runtime's index.js; after the outdir bundles).
+  // The compression thread, next to each runtime's index.js (its entry names it; after the outdir bundles, which empty their dir).
   { entryPoints: ["src/compression/worker-entry.ts"], outfile: "dist/node/compression-worker.js", platform: "node", target: "node20" },
   { entryPoints: ["src/compression/worker-entry.ts"], outfile: "dist/deno/compression-worker.js", platform: "neutral", target: "es2022", external: ["node:*"] },
   { entryPoints: ["src/compression/worker-entry.ts"], outfile: "dist/bun/compression-worker.js", platform: "neutral", target: "es2022", external: ["node:*"] },
