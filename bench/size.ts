@@ -84,7 +84,7 @@ try {
   for (const f of baseFiles) console.log(`  ${f.file.padEnd(34)} ${String(f.bytes).padStart(7)} B  gzip ${String(f.gzip).padStart(6)} B`);
   console.log("  (the codec's WASM is the .wasm file, fetched on first use: bindings/wasm-source.browser.ts)");
   const inputs = [...base].flatMap((f) => Object.entries(outputs[f].inputs)).sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput);
-  console.log(`  largest inputs (minified bytes): ${inputs.slice(0, 10).map(([k, v]) => `${k} ${v.bytesInOutput}`).join(", ")}`);
+  console.log(`  largest inputs (minified bytes): ${inputs.slice(0, Number(process.env.SIZE_TOP ?? 10)).map(([k, v]) => `${k} ${v.bytesInOutput}`).join(", ")}`);
   console.log(`\nproducer, no compression, JS + WASM, minified + gzipped: ${baseTotal.gzip} B = ${kib(baseTotal.gzip)}` +
     `  (budget ${kib(BUDGET)}: ${pass ? "within" : "OVER"}; minified ${kib(baseTotal.bytes)})`);
   console.log("\ncompression codecs, loaded on first use (adds, gzipped):");

@@ -319,11 +319,12 @@ export class Codec {
 
   /**
    * A staging area for one partition's open batch, in WASM memory. `capacityBytes` bounds the
-   * encoded batch size (`sizeInBytes`); the staging block itself starts small and grows.
+   * encoded batch size (`sizeInBytes`); the staging block starts at `stagingBytes` (default: small)
+   * and grows, so a caller that knows how much the last batch staged can spare the growing copies.
    */
-  newBatchBuilder(capacityBytes: number): RecordBatchBuilder {
+  newBatchBuilder(capacityBytes: number, stagingBytes = 0): RecordBatchBuilder {
     if (!(capacityBytes > 0)) throw new ClientError("INVALID_CONFIG", `Cannot create a RecordBatchBuilder: capacityBytes ${capacityBytes} must be positive`);
-    return new WasmRecordBatchBuilder(this, capacityBytes);
+    return new WasmRecordBatchBuilder(this, capacityBytes, stagingBytes);
   }
 }
 
@@ -339,6 +340,8 @@ export interface RecordBatchBuilder {
   readonly recordCount: number;
   /** Size in bytes of the encoded (uncompressed) RecordBatch so far (exact; an upper bound by contract). */
   readonly sizeInBytes: number;
+  /** Bytes of staging memory its records take (more than sizeInBytes: ~20 bytes per record). */
+  readonly stagingBytes: number;
   /** Encodes the staged records as one RecordBatch v2 (uncompressed) and returns a copy the caller owns. */
   build(header: BatchHeader): Uint8Array;
   /**
@@ -366,10 +369,12 @@ class WasmRecordBatchBuilder implements RecordBatchBuilder {
   private baseTimestamp = NaN;
   private released = false;
 
-  constructor(codec: Codec, capacity: number) {
+  constructor(codec: Codec, capacity: number, staging: number) {
     this.codec = codec;
     this.capacity = capacity;
-    this.blockSize = 2 ** Codec.classFor(Math.min(Math.max(capacity, INITIAL_STAGE_MIN), INITIAL_STAGE_MAX));
+    const initial = Math.min(Math.max(capacity, INITIAL_STAGE_MIN), INITIAL_STAGE_MAX);
+    // A hint above the default is capped by what a full batch can stage (~2 × its encoded size).
+    this.blockSize = 2 ** Codec.classFor(Math.max(initial, Math.min(staging, 2 * capacity)));
     this.ptr = codec.alloc(this.blockSize);
     this.pos = this.ptr;
   }
@@ -380,6 +385,10 @@ class WasmRecordBatchBuilder implements RecordBatchBuilder {
 
   get sizeInBytes(): number {
     return this.size;
+  }
+
+  get stagingBytes(): number {
+    return this.pos - this.ptr;
   }
 
   /** Fixes the base timestamp deltas are relative to (default: the first record's). Only while empty. */

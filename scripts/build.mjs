@@ -16,7 +16,7 @@ export const wasmTargets = [
   { name: "kafkasm", entry: "assembly/index.ts", extra: [] },
   // The browser's codec: CRC32C by tables only (no XOR folding of long inputs), ~420 B gzipped less of
   // the page's 25 KiB budget (bindings/wasm-source.browser.ts fetches it).
-  { name: "kafkasm-browser", entry: "assembly/index.ts", extra: ["--use", "CRC32C_TABLES_ONLY=1"] },
+  { name: "kafkasm-browser", entry: "assembly/index.ts", extra: ["--use", "CRC32C_TABLES_ONLY=1", "--shrinkLevel", "2"] },
   // Compression codecs are separate modules so the base bundle stays small; loaded on demand.
   { name: "snappy", entry: "assembly/compression/snappy.ts", extra: ["--initialMemory", "0"] },
   { name: "lz4", entry: "assembly/compression/lz4.ts", extra: ["--initialMemory", "0"] },

@@ -6,7 +6,7 @@
  * Per record a batch keeps its record, resolve/callback, reject marker and timestamp in a `Records`
  * (struct-of-arrays, records.ts): no objects or closures per record.
  */
-import type { RecordBatchBuilder } from "../../bindings/codec.ts";
+import type { BatchHeader, RecordBatchBuilder } from "../../bindings/codec.ts";
 import { ClientError, type KafkasmError } from "../errors.ts";
 import type { ProducerRecord, RecordMetadata } from "./config.ts";
 import { newPartitionerState, type PartitionerState } from "./partitioner.ts";
@@ -33,8 +33,10 @@ export class Batch {
   declare builder: RecordBatchBuilder | null;
   /** OPEN … DONE; written only by PartitionState. */
   state = OPEN;
-  /** Built RecordBatch bytes (kept for retries: a retry resends the same bytes). */
+  /** Built RecordBatch bytes (kept for retries: a retry resends the same bytes): its copy in the first request frame. */
   bytes: Uint8Array | null = null;
+  /** Set once sequenced, while `bytes` is null: the header its builder encodes with as the request frame is written. */
+  header: BatchHeader | null = null;
   records: Records = pool.pop() ?? new Records(3, 1);
   /** Bytes counted against bufferMemory. */
   accounted = 0;
@@ -61,6 +63,15 @@ export class Batch {
 
   get recordCount(): number {
     return this.records.length;
+  }
+
+  // RecordsSource (protocol/produce.ts): the Produce frame takes its one copy from WASM memory.
+  get sizeInBytes(): number {
+    return this.bytes?.length ?? this.builder!.sizeInBytes;
+  }
+
+  encode(): Uint8Array {
+    return this.bytes ?? this.builder!.encode(this.header!, 0, "build a RecordBatch");
   }
 
   /** Resolves when the batch is complete (acknowledged or failed). */
@@ -151,6 +162,8 @@ export class PartitionState {
   readonly inFlight: Batch[] = [];
   /** Idempotence: the sequence the next new batch gets. */
   nextSequence = 0;
+  /** Staging bytes of its last encoded batch: the next one's staging block starts that large (no growing copies). */
+  stagingHint = 0;
   /** Idempotence: a batch failed and is being resent; one batch in flight until a resend is acknowledged. */
   recovering = false;
   constructor(topic: string, partition: number) {

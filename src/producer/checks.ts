@@ -3,8 +3,14 @@
  * A chunk of its own (test/protocol/bundle.test.ts): the producer imports it when it starts, so it
  * loads while the first connection opens and the browser's up-front bundle does not carry it.
  */
-import { ClientError, type KafkasmError } from "../errors.ts";
+import { ClientError, KafkaError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import * as ErrorCode from "../error-codes.ts";
 import type { MetadataResponse, MetadataTopic } from "../protocol/metadata.ts";
+import type { ProduceResponse } from "../protocol/produce.ts";
+import type { Batch } from "./accumulator.ts";
+import type { ProducerIdState } from "./idempotence.ts";
+import type { Sender } from "./sender.ts";
+import type { TransactionManager } from "./transactions.ts";
 
 // The metrics and hooks (metrics.ts) load with these checks, in the one chunk the producer fetches when it starts.
 export { Metrics } from "./metrics.ts";
@@ -63,4 +69,59 @@ export function blocked(topic: string, t: { partitions: unknown[] | null; error?
       `Cannot send to topic ${JSON.stringify(topic)}: it is not in the metadata after maxBlockMs ${ms}${why ? ` (${why.message})` : ""}`, { cause: why });
   }
   return new ClientError("BUFFER_EXHAUSTED", `Cannot send: bufferMemory ${bufferMemory} bytes stayed full for maxBlockMs ${ms} (${used} bytes pending)`);
+}
+
+/**
+ * A partition of a Produce answer with an error (imports nothing the entry has but errors.ts, or
+ * esbuild would split the shared modules into one more file the page loads up front): the batch is retried, split (MESSAGE_TOO_LARGE,
+ * not idempotent: `split` loads split.ts), failed, or an epoch bump is asked for.
+ */
+export function partitionError(s: Sender, b: Batch, pr: ProduceResponse["topics"][number]["partitions"][number], leader: number,
+  pid: ProducerIdState | null, txn: TransactionManager | null, split: () => Promise<void>): void {
+  const code = pr.errorCode;
+  const tp = b.tp;
+  // MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: say how large, since the broker's limit is not known here.
+  const size = code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE ? ` (a batch of ${b.bytes?.length ?? b.accounted} bytes, ${b.recordCount} record(s), over the broker's or topic's message.max.bytes)` : "";
+  const err = kafkaErrorFor(code, `Produce to ${JSON.stringify(tp.topic)}/${tp.partition} on broker ${leader}${pr.errorMessage ? ` (${pr.errorMessage})` : ""}${size}`);
+  if (code === ErrorCode.MESSAGE_TOO_LARGE && b.recordCount > 1 && !pid) {
+    // Resent as two batches of half as many records by split.ts; `b` holds its place meanwhile.
+    tp.retry(b, Infinity, false);
+    split().catch(() => (s.finalFail(b, err), s.wake()));
+  } else if (txn && (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code === ErrorCode.UNKNOWN_PRODUCER_ID)) {
+    // In a transaction these make it abortable; abortTransaction() bumps the epoch.
+    s.finalFail(b, err);
+  } else if (pid && code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
+    if (isFirstUnacknowledged(b)) {
+      // A real gap: the broker lost batches it had acknowledged, or we lost track. Do not retry
+      // this batch blindly; fail it and start a new epoch for the rest.
+      pid.bumpNeeded = true;
+      s.finalFail(b, err);
+    } else {
+      // An earlier batch of this partition failed, so this one could not be appended: resend in order.
+      s.retryOrFail(b, new KafkaError(code, err.message), true);
+    }
+  } else if (pid && code === ErrorCode.UNKNOWN_PRODUCER_ID) {
+    // The broker no longer has our producer state (e.g. retention removed it): new epoch, then resend.
+    pid.bumpNeeded = true;
+    s.retryOrFail(b, err, true);
+  } else {
+    s.retryOrFail(b, err);
+  }
+}
+
+/** Idempotence: whether no earlier batch of the partition is unacknowledged. */
+function isFirstUnacknowledged(b: Batch): boolean {
+  const tp = b.tp;
+  for (const o of tp.inFlight) if (o !== b && o.id < b.id) return false;
+  for (const o of tp.queue) if (o.id < b.id && o.baseSequence >= 0) return false;
+  return true;
+}
+
+/** DELIVERY_TIMEOUT for a batch, naming its attempts and last error. */
+export function deliveryTimeout(b: Batch, now: number, deliveryTimeoutMs: number): ClientError {
+  const tp = b.tp;
+  const last = b.lastError ? `; last error: ${b.lastError.message}` : "";
+  return new ClientError("DELIVERY_TIMEOUT",
+    `Cannot deliver ${b.recordCount} record(s) to ${JSON.stringify(tp.topic)}/${tp.partition}: deliveryTimeoutMs ${deliveryTimeoutMs} passed after ${b.attempts} attempt(s) (${now - b.createdAt} ms)${last}`,
+    { cause: b.lastError });
 }

@@ -193,6 +193,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
       // metrics.ts travels in the checks chunk: no request of its own.
       const [codec, checks] = await Promise.all([getCodec(), loadChecks()]);
       this.#sender.obs = new checks.Metrics(this.#clock, hooks);
+      this.#sender.checks = checks;
       this.#checks = checks;
       let compression: CompressionCodec | null = null, build;
       if (this.#config.compression !== "none") {
@@ -514,7 +515,7 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
         // As in Java's BufferPool, a batch holds its staging block until it is encoded, however few
         // records it has (the builder starts with min(capacity, 64 KiB) and grows as records come);
         // after encoding only its encoded bytes count, until acknowledged.
-        const block = Math.min(capacity, INITIAL_STAGING_BYTES);
+        const block = Math.min(capacity, Math.max(INITIAL_STAGING_BYTES, tp.stagingHint));
         b.accounted = block;
         this.#bufferUsed += block;
         b.builder!.append(timestamp, key, value, headers);

@@ -13,9 +13,9 @@
  */
 import type { Codec } from "../../bindings/codec.ts";
 import type { CompressionCodec } from "../compression/codec.ts";
-import { asKafkasmError, ClientError, KafkaError, type KafkasmError, kafkaErrorFor } from "../errors.ts";
+import { asKafkasmError, ClientError, type KafkasmError } from "../errors.ts";
 import * as ErrorCode from "../error-codes.ts";
-import { Produce, type ProduceRequest, type ProduceResponse, type ProduceTopicData } from "../protocol/produce.ts";
+import { Produce, type ProducePartitionData, type ProduceRequest, type ProduceResponse, type ProduceTopicData } from "../protocol/produce.ts";
 import { Batch, COMPRESSING, OPEN, type PartitionState } from "./accumulator.ts";
 import type { Clock, TimerHandle } from "../client/clock.ts";
 import type { ProducerRecord, ResolvedConfig } from "./config.ts";
@@ -86,6 +86,8 @@ export class Sender {
   #txn: TransactionManager | null = null;
   /** metrics.ts (counters and hooks), set by the producer once loaded: one branch per call, per batch or request. */
   declare obs: Metrics | undefined;
+  /** checks.ts, set by the producer with `obs`, before the codec (so before any batch). */
+  declare checks: typeof import("./checks.ts");
   /** The ProducerId and epoch the partitions' sequences belong to. */
   #sequencesPid = -1;
   #sequencesEpoch = -1;
@@ -131,7 +133,7 @@ export class Sender {
 
   /** Starts a new batch for `tp` (the caller appends to it). */
   newBatch(tp: PartitionState, capacity: number): Batch {
-    const b = new Batch(tp, this.#codec.newBatchBuilder(capacity), this.#clock.now());
+    const b = new Batch(tp, this.#codec.newBatchBuilder(capacity, tp.stagingHint), this.#clock.now());
     tp.add(b);
     this.active.add(tp);
     return b;
@@ -172,7 +174,7 @@ export class Sender {
     const txn = this.#txn;
     if (txn) {
       for (const tp of txn.takeFailedPartitions()) {
-        for (const b of [...tp.queue]) if (b.state !== COMPRESSING) this.#finalFail(b, txn.abortableError ?? txn.fatalError!);
+        for (const b of [...tp.queue]) if (b.state !== COMPRESSING) this.finalFail(b, txn.abortableError ?? txn.fatalError!);
       }
     }
     // Ready partitions per leader (the map and its arrays are reused: a drain runs per send at linger 0).
@@ -229,7 +231,7 @@ export class Sender {
           const tp = parts[i];
           const b = tp.queue[0];
           if (!this.#prepare(b)) continue; // compressing in the background
-          const n = b.bytes!.length;
+          const n = b.sizeInBytes;
           if (batches.length > 0 && size + n > config.maxRequestSize) continue;
           size += n;
           batches.push(b);
@@ -267,7 +269,7 @@ export class Sender {
     const tp = b.tp;
     if (b.state === OPEN) tp.close(b);
     const pid = this.#pid;
-    if (b.bytes === null) {
+    if (b.bytes === null && b.header === null) {
       const builder = b.builder!;
       if (this.#compression) {
         if (b.state === COMPRESSING) return false;
@@ -277,6 +279,7 @@ export class Sender {
           // every reader a decompression: send it uncompressed (attributes say none), as franz-go does.
           b.bytes = bytes.length < builder.sizeInBytes ? bytes : builder.build(placeholder);
           this.obs?.compressed(b, builder.sizeInBytes);
+          tp.stagingHint = builder.stagingBytes;
           builder.release();
           b.builder = null;
           this.#encoded(b);
@@ -298,32 +301,20 @@ export class Sender {
         }).catch((e: unknown) => {
           if (b.done) return;
           tp.compressed(b);
-          this.#finalFail(b, asKafkasmError(e, "COMPRESSION_ERROR", `Cannot compress a batch for ${JSON.stringify(tp.topic)}/${tp.partition}`));
+          this.finalFail(b, asKafkasmError(e, "COMPRESSION_ERROR", `Cannot compress a batch for ${JSON.stringify(tp.topic)}/${tp.partition}`));
           this.wake();
         });
         return false;
       }
-      try {
-        if (pid) {
-          tp.sequence(b, pid.producerId, pid.producerEpoch);
-          b.bytes = builder.build({ producerId: pid.producerId, producerEpoch: pid.producerEpoch, baseSequence: b.baseSequence, transactional: this.#txn !== null });
-        } else {
-          b.bytes = builder.build(NO_PRODUCER);
-        }
-      } catch (e) {
-        // Only this batch fails: the others in the drain go out.
-        this.#finalFail(b, asKafkasmError(e, "WASM_ERROR", "Cannot encode a batch"));
-        return false;
-      }
-      builder.release();
-      b.builder = null;
-      this.#encoded(b);
-      return true;
+      // Encoded later, straight into the request frame (#send): no copy of its own.
+      b.header = NO_PRODUCER;
     }
     if (pid && (b.baseSequence < 0 || b.producerEpoch !== pid.producerEpoch || b.producerId !== pid.producerId)) {
-      // First send of a compressed batch, or a resend after an epoch bump: stamp the current producer state.
+      // First send, or a resend after an epoch bump: stamp the current producer state.
       tp.sequence(b, pid.producerId, pid.producerEpoch);
-      restampBatch(b.bytes, b.producerId, b.producerEpoch, b.baseSequence, (x) => this.#codec.crc32c(x));
+      // A batch sent before holds a view of that request's frame, which the transport may still hold: restamp a copy.
+      if (b.bytes) restampBatch(b.attempts > 0 ? (b.bytes = b.bytes.slice()) : b.bytes, b.producerId, b.producerEpoch, b.baseSequence, (x) => this.#codec.crc32c(x));
+      else b.header = { producerId: b.producerId, producerEpoch: b.producerEpoch, baseSequence: b.baseSequence, transactional: this.#txn !== null };
     }
     return true;
   }
@@ -339,6 +330,7 @@ export class Sender {
 
   #send(conn: Connection, leader: number, batches: Batch[]): void {
     const topics: ProduceTopicData[] = [];
+    const parts: ProducePartitionData[] = [];
     let last: ProduceTopicData | undefined;
     for (const b of batches) {
       const tp = b.tp;
@@ -347,7 +339,9 @@ export class Sender {
         last = topics.find((t) => t.name === tp.topic);
         if (!last) topics.push((last = { name: tp.topic, partitions: [] }));
       }
-      last.partitions.push({ index: tp.partition, records: b.bytes });
+      const p: ProducePartitionData = { index: tp.partition, records: b };
+      parts.push(p);
+      last.partitions.push(p);
     }
     const acks = this.#config.acks;
     const request: ProduceRequest = { transactionalId: this.#txn?.transactionalId ?? null, acks, timeoutMs: this.#config.requestTimeoutMs, topics };
@@ -355,10 +349,24 @@ export class Sender {
     try {
       version = versionFor(conn, Produce);
     } catch (e) {
-      for (const b of batches) this.#retryOrFail(b, e as KafkasmError);
+      for (const b of batches) this.retryOrFail(b, e as KafkasmError);
       return;
     }
     this.#inFlightRequests++;
+    const sent = conn.request(Produce, version, request, acks !== 0);
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i], f = parts[i].framed;
+      // Its copy in the frame is the batch's bytes from now on (without a frame, the request failed
+      // before it was written: the batch stays to be encoded by the next one).
+      if (b.bytes === null && f) {
+        b.bytes = f;
+        b.header = null;
+        b.tp.stagingHint = b.builder!.stagingBytes;
+        b.builder!.release();
+        b.builder = null;
+        this.#encoded(b);
+      }
+    }
     const observed = this.obs?.request(conn.address, leader, batches);
     // One reaction with two handlers, not a chain: at linger 0 this runs per send, and every link allocates.
     const failed = (e: unknown) => {
@@ -366,9 +374,9 @@ export class Sender {
       const err = asKafkasmError(e, "CONNECTION_ERROR", `Produce to broker ${leader} failed`, true);
       observed?.(undefined, err);
       if (err.code === "CONNECTION_ERROR" || err.code === "REQUEST_TIMEOUT") this.#metadata.request();
-      for (const b of batches) this.#retryOrFail(b, err);
+      for (const b of batches) this.retryOrFail(b, err);
     };
-    conn.request(Produce, version, request, acks !== 0).then((res) => {
+    sent.then((res) => {
       this.#inFlightRequests--;
       try {
         observed?.(res);
@@ -394,7 +402,7 @@ export class Sender {
     for (const t of res.topics) answered += t.partitions.length;
     if (answered > batches.length) {
       const err = new ClientError("PROTOCOL_ERROR", `Broker ${leader} answered ${answered} partitions for ${batches.length}`, { retriable: true });
-      for (const b of batches) this.#retryOrFail(b, err);
+      for (const b of batches) this.retryOrFail(b, err);
       return;
     }
     for (const b of batches) {
@@ -406,7 +414,7 @@ export class Sender {
         if (pr) break;
       }
       if (!pr) {
-        this.#retryOrFail(b, new ClientError("PROTOCOL_ERROR", `Broker ${leader} answered a Produce request without partition ${JSON.stringify(tp.topic)}/${tp.partition}`, { retriable: true }));
+        this.retryOrFail(b, new ClientError("PROTOCOL_ERROR", `Broker ${leader} answered a Produce request without partition ${JSON.stringify(tp.topic)}/${tp.partition}`, { retriable: true }));
         continue;
       }
       const code = pr.errorCode;
@@ -414,51 +422,10 @@ export class Sender {
         this.#succeed(b, pr.baseOffset, pr.logAppendTimeMs);
         continue;
       }
-      // MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: say how large, since the broker's limit is not known here.
-      const size = code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE ? ` (a batch of ${b.bytes?.length ?? b.accounted} bytes, ${b.recordCount} record(s), over the broker's or topic's message.max.bytes)` : "";
-      const err = kafkaErrorFor(code, `Produce to ${JSON.stringify(tp.topic)}/${tp.partition} on broker ${leader}${pr.errorMessage ? ` (${pr.errorMessage})` : ""}${size}`);
       if (isStaleMetadataError(code)) this.#metadata.request();
-      const pid = this.#pid;
-      if (code === ErrorCode.MESSAGE_TOO_LARGE && b.recordCount > 1 && !pid) {
-        // Resent as two batches of half as many records by split.ts (loaded now); `b` holds its place meanwhile.
-        b.tp.retry(b, Infinity, false);
-        import("./split.ts").then((m) => m.split(b, this, this.#codec, this.#config, this.#hooks))
-          .catch(() => (this.#finalFail(b, err), this.wake()));
-        continue;
-      }
-      if (this.#txn && (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code === ErrorCode.UNKNOWN_PRODUCER_ID)) {
-        // In a transaction these make it abortable; abortTransaction() bumps the epoch.
-        this.#finalFail(b, err);
-        continue;
-      }
-      if (pid && code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
-        if (this.#isFirstUnacknowledged(b)) {
-          // A real gap: the broker lost batches it had acknowledged, or we lost track. Do not retry
-          // this batch blindly; fail it and start a new epoch for the rest.
-          pid.bumpNeeded = true;
-          this.#finalFail(b, err);
-        } else {
-          // An earlier batch of this partition failed, so this one could not be appended: resend in order.
-          this.#retryOrFail(b, new KafkaError(code, err.message), true);
-        }
-        continue;
-      }
-      if (pid && code === ErrorCode.UNKNOWN_PRODUCER_ID) {
-        // The broker no longer has our producer state (e.g. retention removed it): new epoch, then resend.
-        pid.bumpNeeded = true;
-        this.#retryOrFail(b, err, true);
-        continue;
-      }
-      this.#retryOrFail(b, err);
+      // The rarer paths (retry, split, epoch bump) load with the checks: the page's first bytes stay few.
+      this.checks.partitionError(this, b, pr, leader, this.#pid, this.#txn, () => import("./split.ts").then((m) => m.split(b, this, this.#codec, this.#config, this.#hooks)));
     }
-  }
-
-  /** Idempotence: whether no earlier batch of the partition is unacknowledged. */
-  #isFirstUnacknowledged(b: Batch): boolean {
-    const tp = b.tp;
-    for (const o of tp.inFlight) if (o !== b && o.id < b.id) return false;
-    for (const o of tp.queue) if (o.id < b.id && o.baseSequence >= 0) return false;
-    return true;
   }
 
   #succeed(b: Batch, baseOffset: number, logAppendTime: number): void {
@@ -470,18 +437,18 @@ export class Sender {
   }
 
   /** Retries a retriable failure (after backoff) unless retries or the delivery timeout are used up. */
-  #retryOrFail(b: Batch, err: KafkasmError, forceRetriable = false): void {
+  retryOrFail(b: Batch, err: KafkasmError, forceRetriable = false): void {
     if (b.done) return;
     b.lastError = err;
     const now = this.#clock.now();
     const config = this.#config;
     const deadline = b.createdAt + config.deliveryTimeoutMs;
     if (!(err.retriable || forceRetriable) || this.#closed || b.attempts > config.retries) {
-      this.#finalFail(b, err);
+      this.finalFail(b, err);
       return;
     }
     if (now >= deadline) {
-      this.#finalFail(b, this.#timeoutError(b, now));
+      this.finalFail(b, this.#timeoutError(b, now));
       return;
     }
     // A retry due after the deadline never happens: #expire fails the batch at the deadline.
@@ -499,11 +466,7 @@ export class Sender {
   }
 
   #timeoutError(b: Batch, now: number): ClientError {
-    const tp = b.tp;
-    const last = b.lastError ? `; last error: ${b.lastError.message}` : "";
-    return new ClientError("DELIVERY_TIMEOUT",
-      `Cannot deliver ${b.recordCount} record(s) to ${JSON.stringify(tp.topic)}/${tp.partition}: deliveryTimeoutMs ${this.#config.deliveryTimeoutMs} passed after ${b.attempts} attempt(s) (${now - b.createdAt} ms)${last}`,
-      { cause: b.lastError });
+    return this.checks.deliveryTimeout(b, now, this.#config.deliveryTimeoutMs);
   }
 
   /** Fails queued batches older than deliveryTimeoutMs; returns the next expiry time of this partition. */
@@ -514,7 +477,7 @@ export class Sender {
     for (let i = 0; i < q.length;) {
       const b = q[i];
       if (b.createdAt + limit <= now && b.state !== COMPRESSING) {
-        this.#finalFail(b, this.#timeoutError(b, now));
+        this.finalFail(b, this.#timeoutError(b, now));
       } else {
         next = Math.min(next, b.createdAt + limit);
         i++;
@@ -523,7 +486,7 @@ export class Sender {
     return next;
   }
 
-  #finalFail(b: Batch, err: KafkasmError): void {
+  finalFail(b: Batch, err: KafkasmError): void {
     if (b.done) return;
     // A sequenced batch that failed for good leaves a gap (or an unknown outcome): the partition's
     // sequences cannot continue, so the producer starts a new epoch before sending more.
@@ -561,7 +524,7 @@ export class Sender {
   failAll(err: KafkasmError, stop: boolean): void {
     if (stop) this.#closed = true;
     for (const tp of [...this.active]) {
-      for (const b of [...tp.inFlight, ...tp.queue]) this.#finalFail(b, err);
+      for (const b of [...tp.inFlight, ...tp.queue]) this.finalFail(b, err);
       this.active.delete(tp);
     }
   }
@@ -569,7 +532,7 @@ export class Sender {
   /** Fails every batch not in flight (abortTransaction); in-flight ones complete normally. */
   failQueued(err: KafkasmError): void {
     for (const tp of this.active) {
-      for (const b of [...tp.queue]) this.#finalFail(b, err);
+      for (const b of [...tp.queue]) this.finalFail(b, err);
     }
   }
 

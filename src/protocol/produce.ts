@@ -21,10 +21,23 @@ import { type Api, type ServerApi } from "./api.ts";
 import * as ApiKey from "./api-keys.ts";
 import { type Reader, type Writer, writeTaggedFields } from "./wire.ts";
 
+/**
+ * RecordBatches encoded only as the request is written: `encode()` returns a view valid until its
+ * next call (a WASM codec's output region), which the frame copies at once.
+ */
+export interface RecordsSource {
+  readonly sizeInBytes: number;
+  encode(): Uint8Array;
+}
+
+const recordsSize = (r: Uint8Array | RecordsSource | null): number => r === null ? 0 : r instanceof Uint8Array ? r.length : r.sizeInBytes;
+
 export interface ProducePartitionData {
   index: number;
-  /** One or more encoded RecordBatches (v2), concatenated; written with a single copy. */
-  records: Uint8Array | null;
+  /** One or more encoded RecordBatches (v2), concatenated, or their source; written with a single copy. */
+  records: Uint8Array | RecordsSource | null;
+  /** Set by encodeRequest: the records' copy inside the request frame, which a caller may keep instead of its own. */
+  framed?: Uint8Array;
 }
 
 export interface ProduceTopicData {
@@ -91,22 +104,31 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
     let n = 16 + (req.transactionalId?.length ?? 0) * 3;
     for (const t of req.topics) {
       n += 12 + t.name.length * 3;
-      for (const p of t.partitions) n += 16 + (p.records?.length ?? 0);
+      for (const p of t.partitions) n += 16 + recordsSize(p.records);
     }
     return n;
   },
 
   encodeRequest(w: Writer, v: number, req: ProduceRequest): void {
     const flex = v >= 9;
+    const framed: ProducePartitionData[] = [], ends: number[] = [];
     w.str(flex, req.transactionalId).int16(req.acks).int32(req.timeoutMs);
     w.array(flex, req.topics, (w, t) => {
       w.str(flex, t.name);
       w.array(flex, t.partitions, (w, p) => {
-        w.int32(p.index).byteArray(flex, p.records).tags(flex);
+        const r = p.records;
+        const bytes = r === null || r instanceof Uint8Array ? r : r.encode();
+        w.int32(p.index).byteArray(flex, bytes);
+        framed.push(p);
+        ends.push(w.pos - (bytes?.length ?? 0), w.pos);
+        w.tags(flex);
       });
       w.tags(flex);
     });
     w.tags(flex);
+    // Views only now: the writer's buffer may have moved while it grew.
+    const buf = w.written();
+    for (let i = 0; i < framed.length; i++) framed[i].framed = buf.subarray(ends[2 * i], ends[2 * i + 1]);
   },
 
   decodeResponse(r: Reader, v: number): ProduceResponse {

@@ -542,7 +542,7 @@ export class FakeCluster {
     for (const t of req.topics) {
       const partitions: ProducePartitionResponse[] = [];
       for (const pd of t.partitions) {
-        const res = await this.appendPartition(ctx.broker, t.name, pd.index, pd.records, req.acks);
+        const res = await this.appendPartition(ctx.broker, t.name, pd.index, pd.records as Uint8Array | null, req.acks);
         if (res.currentLeader && v >= 10) {
           if (res.currentLeader.leaderId >= 0) leaders.add(res.currentLeader.leaderId);
         }

@@ -4,6 +4,8 @@ import { FakeCluster, ERR } from "../fake/cluster.ts";
 import { Producer, type ProducerOptions } from "../../src/public.ts";
 import { getCodec } from "../../bindings/codec.ts";
 import { ApiKey } from "../../src/protocol/api.ts";
+import { readRequestHeader } from "../../src/protocol/frame.ts";
+import { Produce, ProduceServer } from "../../src/protocol/produce.ts";
 import { decodeRecordBatches } from "../../src/protocol/record-batch.ts";
 import { incrementSequence, restampBatch } from "../../src/producer/idempotence.ts";
 import { flush } from "./helpers.ts";
@@ -131,6 +133,25 @@ test("idempotent: UNKNOWN_PRODUCER_ID bumps the epoch and resends the batch, del
   assert.is(m.offset, 1);
   assert.equal(cluster.values("t", 0), ["warm", "x"]);
   assert.equal(sent(cluster).at(-1), { seq: 0, epoch: 1 });
+  await producer.close();
+});
+
+test("idempotent: an epoch bump restamps a copy of the batch, never the frame handed to the transport (which may still hold it)", async () => {
+  const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 1 }] });
+  const frames: Uint8Array[] = []; // exactly what write() was handed, not copies
+  const transport: typeof cluster.transport = async (address, handlers) => {
+    const socket = await cluster.transport(address, handlers);
+    return { write: (data) => (frames.push(data), socket.write(data)), close: () => socket.close() };
+  };
+  const producer = new Producer({ brokers: cluster.bootstrap, transport, retryBackoffMs: 5 });
+  await producer.send({ topic: "t", value: "warm" });
+  cluster.pushErrors(ApiKey.Produce, [ERR.UNKNOWN_PRODUCER_ID]);
+  const before = frames.length;
+  await producer.send({ topic: "t", value: "x" });
+  const produced = frames.slice(before).map((f) => readRequestHeader(f.subarray(4), () => Produce as never))
+    .filter(({ header }) => header.apiKey === ApiKey.Produce)
+    .map(({ header, reader }) => decodeRecordBatches(ProduceServer.decodeRequest(reader, header.apiVersion).topics[0].partitions[0].records as Uint8Array)[0]);
+  assert.equal(produced.map((b) => [b.baseSequence, b.producerEpoch]), [[1, 0], [0, 1]]);
   await producer.close();
 });
 

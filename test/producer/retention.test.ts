@@ -27,7 +27,7 @@ async function sendUnanswered(options: Record<string, unknown>, how: "callback" 
     else producer.produce(record);
     return new WeakRef(record);
   })();
-  await until(() => cluster.requestsOf(ApiKey.Produce).length >= 2, "the Produce request of the record");
+  await until(() => cluster.requestsOf(ApiKey.Produce).length >= 2, 10_000, "the Produce request of the record");
   for (let i = 0; i < 3; i++) {
     await new Promise((r) => setImmediate(r));
     gc();
@@ -61,7 +61,7 @@ test("a failed send() still reaches onDeadLetter and onRecordFailed with its own
   cluster.pushErrors(ApiKey.Produce, [ERR.INVALID_REQUIRED_ACKS]);
   const error = await producer.send({ topic: "t", value: "lost" }).then(() => null, (e) => e.code);
   assert.is(error, "INVALID_REQUIRED_ACKS");
-  await until(() => hooked.length > 0, "onRecordFailed");
+  await until(() => hooked.length > 0, 10_000, "onRecordFailed");
   assert.equal(dead, ["lost"]);
   assert.equal(hooked, ["lost"]);
   await producer.close();

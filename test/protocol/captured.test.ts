@@ -66,7 +66,7 @@ test("librdkafka's Produce request carries an idempotent RecordBatch with the pr
   const produce = load("kcat-produce-idempotent.json").find((x) => x.direction === "request" && x.apiKey === 0)!;
   const { header, reader } = readRequestHeader(Uint8Array.from(Buffer.from(produce.hex, "hex")), (k) => apis.get(k));
   const req = ProduceServer.decodeRequest(reader, header.apiVersion);
-  const [batch] = decodeRecordBatches(req.topics[0].partitions[0].records!);
+  const [batch] = decodeRecordBatches(req.topics[0].partitions[0].records as Uint8Array);
   assert.ok(batch.producerId >= 0, "idempotent producer id");
   assert.is(batch.baseSequence, 0);
   const dec = new TextDecoder();
