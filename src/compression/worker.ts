@@ -66,8 +66,15 @@ export class ThreadedCompression implements CompressionCodec {
   #closed = false;
   #nextId = 0;
   readonly #pending = new Map<number, Pending>();
+  // Plain fields, not parameter properties: Node's type stripping (strip-only) rejects those.
+  readonly inline: CompressionCodec;
+  readonly minBytes: number;
+  readonly maxBatches: number;
 
-  constructor(readonly inline: CompressionCodec, spawn: SpawnCompressionThread, readonly minBytes = MIN_THREAD_BYTES[inline.name as ThreadedCodecName], readonly maxBatches = MAX_THREAD_BATCHES) {
+  constructor(inline: CompressionCodec, spawn: SpawnCompressionThread, minBytes = MIN_THREAD_BYTES[inline.name as ThreadedCodecName], maxBatches = MAX_THREAD_BATCHES) {
+    this.inline = inline;
+    this.minBytes = minBytes;
+    this.maxBatches = maxBatches;
     this.name = inline.name as ThreadedCodecName;
     this.attribute = inline.attribute as 2 | 3 | 4;
     let started: CompressionThread | Promise<CompressionThread>;
