@@ -20,9 +20,9 @@
  *     [-- --clients kafkasm,kcat] [-- --rounds N]   env: BENCH_E2E_RECORDS, BENCH_E2E_ROUNDS
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
 import { telemetryCorpus } from "../test/compression/corpus.ts";
@@ -184,6 +184,10 @@ async function bundleChild(): Promise<string> {
     packages: "external", logLevel: "error",
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
+  // The bundled Node entry starts its compression thread from ./compression-worker.js beside it, as dist/node/ has it.
+  const worker = fileURLToPath(new URL("../dist/node/compression-worker.js", import.meta.url));
+  if (!existsSync(worker)) throw new Error(`${worker} is missing: run node scripts/build.mjs`);
+  copyFileSync(worker, join(dirname(outfile), "compression-worker.js"));
   return outfile;
 }
 
