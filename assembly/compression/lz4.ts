@@ -65,9 +65,10 @@ export function xxh32(p: usize, len: u32, seed: u32): u32 {
 
 // ---- block compressor ------------------------------------------------------------------------
 // The table holds u32 positions biased by `generation`, a counter that only grows across blocks
-// and calls: an entry below the current block's base belongs to an earlier block, so the table
-// never needs clearing (LZ4's currentOffset idea). Reset only when the counter nears 2^31.
-let generation: u32 = 1;
+// and calls (LZ4's currentOffset idea): each block starts 64 KiB past the end of the last one, so an
+// entry from an earlier block (or a zeroed one) is always more than MAX_DISTANCE behind and one
+// distance check rejects it; the table never needs clearing. Reset only when the counter nears 2^31.
+let generation: u32 = 0x10000;
 
 // @ts-ignore: decorator
 @inline function hash(p: usize): usize { // the 5 bytes at p, read as u64 (p ≤ mfLimit + 1, so within the block)
@@ -79,6 +80,20 @@ let generation: u32 = 1;
   while (len >= 255) { store<u8>(op++, 255); len -= 255; }
   store<u8>(op++, <u8>len);
   return op;
+}
+
+/**
+ * Writes the length bytes of a token field that holds 15 (nothing when len < 15). The common case
+ * (len < 270) is one store and a select, not a branch on len that mispredicts about half the time.
+ * May write one byte at op that the next write overwrites (within the output's slack).
+ */
+// @ts-ignore: decorator
+@inline function extraLength(op: usize, len: u32): usize {
+  if (len < 15 + 255) {
+    store<u8>(op, <u8>(len - 15));
+    return op + select<usize>(1, 0, len >= 15);
+  }
+  return writeLength(op, len - 15);
 }
 
 /** Copies ≥ len bytes in 8-byte steps (memory.copy is a call per use; literals are short). Writes up to 7 bytes past dst + len. */
@@ -100,12 +115,13 @@ function lastLiterals(op: usize, anchor: usize, end: usize): usize {
 function compressBlock(src: usize, n: u32, op: usize): usize {
   const end = src + n;
   if (n < MF_LIMIT + 1) return lastLiterals(op, src, end);
-  if (generation > 0x7FFFFFFF - n) {
+  if (generation > 0x7FFFFFFF - 0x10000 - n) {
     memory.fill(table, 0, <usize>4 << HASH_BITS);
-    generation = 1;
+    generation = 0x10000;
   }
-  const base = generation;
-  generation += n + 1;
+  // An input address plus delta is its table value (u32 arithmetic wraps).
+  const delta = <usize>generation - src;
+  generation += n + 0x10000;
   const mfLimit = end - MF_LIMIT;
   const matchLimit = end - LAST_LITERALS;
   let anchor = src;
@@ -123,21 +139,28 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
       forwardIp += step;
       step = searchMatchNb++ >> SKIP_TRIGGER;
       if (forwardIp > mfLimit) return lastLiterals(op, anchor, end);
-      const ref = load<u32>(table + h);
+      const ref = <usize>load<u32>(table + h);
       forwardH = hash(forwardIp);
-      store<u32>(table + h, base + <u32>(ip - src));
-      if (ref < base) continue;
-      match = src + <usize>(ref - base);
-      if (ip - match <= MAX_DISTANCE && load<u32>(match) == load<u32>(ip)) break;
+      const cur = ip + delta;
+      store<u32>(table + h, <u32>cur);
+      // One branch: an entry too far back (or from an earlier block) compares ip with itself and fails the distance test.
+      const dist = cur - ref;
+      const near = dist <= MAX_DISTANCE;
+      match = ip - select<usize>(dist, 0, near);
+      if (near & (load<u32>(match) == load<u32>(ip))) break;
     }
 
-    // Extend backwards over bytes that also match.
-    while (ip > anchor && match > src && load<u8>(ip - 1) == load<u8>(match - 1)) { ip--; match--; }
+    // Extend backwards over bytes that also match: the common-suffix length of the 8 bytes before each, in one step.
+    // The reads may start before the block (still inside memory: src is past the table); the count is clamped to it.
+    let back = <usize>(clz<u64>(load<u64>(ip - 8) ^ load<u64>(match - 8)) >> 3);
+    back = min(back, min(ip - anchor, match - src));
+    ip -= back; match -= back;
+    if (back == 8) while (ip > anchor && match > src && load<u8>(ip - 1) == load<u8>(match - 1)) { ip--; match--; }
 
     let token = op++;
     const lit = <u32>(ip - anchor);
-    if (lit >= 15) { store<u8>(token, 0xF0); op = writeLength(op, lit - 15); }
-    else store<u8>(token, <u8>(lit << 4));
+    if (lit >= 15) op = writeLength(op, lit - 15);
+    let litBits = <u32>min(lit, 15) << 4;
     // Reads stay in the block (ip ≤ mfLimit = end - 12); the ≤ 7-byte overrun of the output is within lz4_max_compressed_length's slack.
     wildCopy(op, anchor, lit);
     op += lit;
@@ -147,24 +170,22 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
       op += 2;
       const ml = <u32>matchLength(match + MIN_MATCH, ip + MIN_MATCH, matchLimit);
       ip += MIN_MATCH + ml;
-      if (ml >= 15) { store<u8>(token, load<u8>(token) | 15); op = writeLength(op, ml - 15); }
-      else store<u8>(token, load<u8>(token) | <u8>ml);
+      store<u8>(token, <u8>(litBits | min(ml, 15)));
+      op = extraLength(op, ml);
       anchor = ip;
       if (ip > mfLimit) return lastLiterals(op, anchor, end);
-      store<u32>(table + hash(ip - 2), base + <u32>(ip - 2 - src));
+      store<u32>(table + hash(ip - 2), <u32>(ip - 2 + delta));
       // A match right here continues without literals.
       const h = hash(ip);
-      const ref = load<u32>(table + h);
-      store<u32>(table + h, base + <u32>(ip - src));
-      if (ref >= base) {
-        match = src + <usize>(ref - base);
-        if (ip - match <= MAX_DISTANCE && load<u32>(match) == load<u32>(ip)) {
-          token = op++;
-          store<u8>(token, 0);
-          continue;
-        }
-      }
-      break;
+      const ref = <usize>load<u32>(table + h);
+      const cur = ip + delta;
+      store<u32>(table + h, <u32>cur);
+      const dist = cur - ref;
+      const near = dist <= MAX_DISTANCE;
+      match = ip - select<usize>(dist, 0, near);
+      if (!(near & (load<u32>(match) == load<u32>(ip)))) break;
+      token = op++;
+      litBits = 0;
     }
     ip++;
     forwardH = hash(ip);
