@@ -12,7 +12,7 @@ const lz4 = await loadLz4();
 
 /** Round-trips `data` at every block size and both checksum settings; returns the 64 KiB-block frame. */
 function roundTrip(data: Uint8Array, what: string): Uint8Array {
-  let frame64k = new Uint8Array(0);
+  let frame64k: Uint8Array = new Uint8Array(0);
   for (const [contentChecksum, blockSizeId] of [[false, 4], [true, 5], [false, 6]] as const) {
     const frame = lz4.compress(data, { contentChecksum, blockSizeId });
     if (blockSizeId === 4) frame64k = frame;
