@@ -99,6 +99,26 @@ test("a record failing inside a transaction makes commit reject; abort bumps the
   await producer.close();
 });
 
+test("a Produce answered INVALID_TXN_STATE (Kafka 3.6: the partition's transaction not verified) fails its records without a retry, as Java's producer: commit rejects, abort bumps the epoch, the transaction run again lands each record once", async () => {
+  const { cluster, producer } = setup(); // default retries: a retriable answer would be sent again
+  await producer.initTransactions();
+  producer.beginTransaction();
+  cluster.pushErrors(ApiKey.Produce, [48]);
+  const failed = await producer.send({ topic: "t", value: "v", partition: 0 }).catch((e) => e);
+  assert.instance(failed, KafkaError);
+  assert.is(failed.code, "INVALID_TXN_STATE");
+  assert.is(cluster.requestsOf(ApiKey.Produce).length, 1, "not retried");
+  assert.is((await producer.commitTransaction().catch((e) => e)).code, "INVALID_TXN_STATE", "the transaction is abortable");
+  await producer.abortTransaction();
+  assert.is(cluster.requestsOf(ApiKey.InitProducerId).length, 2, "epoch bumped: the failed batch had used sequence 0");
+  producer.beginTransaction();
+  await producer.send({ topic: "t", value: "v", partition: 0 });
+  await producer.commitTransaction();
+  assert.equal(txnOf(cluster).ended, ["abort", "commit"]);
+  assert.equal(cluster.values("t", 0), ["v"]);
+  await producer.close();
+});
+
 test("a second producer with the same transactionalId fences the first: its next commit fails fatally", async () => {
   const cluster = new FakeCluster({ brokers: 1, topics: [{ name: "t", partitions: 1 }] });
   const a = new Producer({ brokers: cluster.bootstrap, transport: cluster.transport, transactionalId: "tx-1", retries: 0 });
