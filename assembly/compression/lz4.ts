@@ -202,7 +202,8 @@ export function lz4_max_compressed_length(n: u32): u32 {
 }
 
 /**
- * Compresses `inLen` bytes at `inPtr` into one LZ4 frame at `outPtr` (capacity
+ * Compresses `inLen` bytes at `inPtr` (≥ 8: the compressor reads up to 8 bytes before a block and
+ * discards them; the workspace is far past that) into one LZ4 frame at `outPtr` (capacity
  * lz4_max_compressed_length). Independent blocks (Java's reader rejects dependent ones), no block
  * checksums. `flags` bit 0 appends a content checksum (xxh32 of the input); bits 4-6 give the
  * block size id (4 = 64 KiB, 5 = 256 KiB, 6 = 1 MiB, 7 = 4 MiB; 0 means 5). We default to 256 KiB:
