@@ -15,7 +15,7 @@ const MF_LIMIT: u32 = 12;
 /** The last 5 bytes of a block are always literals. */
 const LAST_LITERALS: u32 = 5;
 /**
- * 8 Ki u32 entries (32 KiB, stays in L1) hashed from 6 bytes (LZ4's 64-bit hash): 64 Ki entries
+ * 8 Ki entries (64 KiB: u64 each, see entry()) hashed from 6 bytes (LZ4's 64-bit hash): 64 Ki entries
  * hashed from 4 bytes were ~15% slower and ~2% larger on telemetry; 6 bytes rather than 5 skip the
  * shortest matches, whose sequences cost more than they save (~3% smaller, ~5% faster on 100-byte
  * records in a RecordBatch; 7 bytes lose ~5% ratio).
@@ -26,7 +26,7 @@ const SKIP_TRIGGER: u32 = 6;
 const MAX_DISTANCE: usize = 65535;
 /** Block maximum sizes by BD block size id. */
 const BLOCK_SIZES: StaticArray<u32> = [0, 0, 0, 0, 64 << 10, 256 << 10, 1 << 20, 4 << 20];
-const table: usize = memory.data(4 << HASH_BITS, 16);
+const table: usize = memory.data(8 << HASH_BITS, 16);
 
 // ---- xxhash32 ----------------------------------------------------------------------------------
 const P1: u32 = 2654435761;
@@ -66,15 +66,21 @@ export function xxh32(p: usize, len: u32, seed: u32): u32 {
 }
 
 // ---- block compressor ------------------------------------------------------------------------
-// The table holds u32 positions biased by `generation`, a counter that only grows across blocks
+// The table holds positions biased by `generation`, a counter that only grows across blocks
 // and calls (LZ4's currentOffset idea): each block starts 64 KiB past the end of the last one, so an
 // entry from an earlier block (or a zeroed one) is always more than MAX_DISTANCE behind and one
 // distance check rejects it; the table never needs clearing. Reset only when the counter nears 2^31.
 let generation: u32 = 0x10000;
 
 // @ts-ignore: decorator
-@inline function hash(p: usize): usize { // the 6 bytes at p, read as u64 (p ≤ mfLimit + 1, so within the block)
-  return <usize>(((load<u64>(p) << 16) * 889523592379) >> (64 - HASH_BITS)) << 2;
+@inline function hash(v: u64): usize { // of the low 6 bytes of v, the 8 bytes at a position (≤ mfLimit + 1, so within the block)
+  return <usize>(((v << 16) * 889523592379) >> (64 - HASH_BITS)) << 3;
+}
+
+/** A table entry: the position's table value, and its first 4 bytes above it (so a lookup needs no load from the candidate). */
+// @ts-ignore: decorator
+@inline function entry(cur: usize, v: u64): u64 {
+  return <u64>cur | (v << 32);
 }
 
 // @ts-ignore: decorator
@@ -118,7 +124,7 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
   const end = src + n;
   if (n < MF_LIMIT + 1) return lastLiterals(op, src, end);
   if (generation > 0x7FFFFFFF - 0x10000 - n) {
-    memory.fill(table, 0, <usize>4 << HASH_BITS);
+    memory.fill(table, 0, <usize>8 << HASH_BITS);
     generation = 0x10000;
   }
   // An input address plus delta is its table value (u32 arithmetic wraps).
@@ -128,7 +134,8 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
   const matchLimit = end - LAST_LITERALS;
   let anchor = src;
   let ip = src + 1;
-  let forwardH = hash(ip);
+  let forwardV = load<u64>(ip);
+  let forwardH = hash(forwardV);
   while (true) {
     // Find a match; the step grows every 64 misses so incompressible data passes quickly.
     let forwardIp = ip;
@@ -137,19 +144,19 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
     let match: usize = 0;
     while (true) {
       const h = forwardH;
+      const v = forwardV;
       ip = forwardIp;
       forwardIp += step;
       step = searchMatchNb++ >> SKIP_TRIGGER;
       if (forwardIp > mfLimit) return lastLiterals(op, anchor, end);
-      const ref = <usize>load<u32>(table + h);
-      forwardH = hash(forwardIp);
+      const e = load<u64>(table + h);
+      forwardV = load<u64>(forwardIp);
+      forwardH = hash(forwardV);
       const cur = ip + delta;
-      store<u32>(table + h, <u32>cur);
-      // One branch: an entry too far back (or from an earlier block) compares ip with itself and fails the distance test.
-      const dist = cur - ref;
-      const near = dist <= MAX_DISTANCE;
-      match = ip - select<usize>(dist, 0, near);
-      if (near & (load<u32>(match) == load<u32>(ip))) break;
+      store<u64>(table + h, entry(cur, v));
+      // One branch: an entry too far back or from an earlier block fails the distance test.
+      const dist = cur - <usize><u32>e;
+      if ((dist <= MAX_DISTANCE) & (<u32>(e >> 32) == <u32>v)) { match = ip - dist; break; }
     }
 
     // Extend backwards over bytes that also match: the common-suffix length of the 8 bytes before each, in one step.
@@ -176,21 +183,23 @@ function compressBlock(src: usize, n: u32, op: usize): usize {
       op = extraLength(op, ml);
       anchor = ip;
       if (ip > mfLimit) return lastLiterals(op, anchor, end);
-      store<u32>(table + hash(ip - 2), <u32>(ip - 2 + delta));
+      const v2 = load<u64>(ip - 2);
+      store<u64>(table + hash(v2), entry(ip - 2 + delta, v2));
       // A match right here continues without literals.
-      const h = hash(ip);
-      const ref = <usize>load<u32>(table + h);
+      const v = load<u64>(ip);
+      const h = hash(v);
+      const e = load<u64>(table + h);
       const cur = ip + delta;
-      store<u32>(table + h, <u32>cur);
-      const dist = cur - ref;
-      const near = dist <= MAX_DISTANCE;
-      match = ip - select<usize>(dist, 0, near);
-      if (!(near & (load<u32>(match) == load<u32>(ip)))) break;
+      store<u64>(table + h, entry(cur, v));
+      const dist = cur - <usize><u32>e;
+      if (!((dist <= MAX_DISTANCE) & (<u32>(e >> 32) == <u32>v))) break;
+      match = ip - dist;
       token = op++;
       litBits = 0;
     }
     ip++;
-    forwardH = hash(ip);
+    forwardV = load<u64>(ip);
+    forwardH = hash(forwardV);
   }
 }
 
