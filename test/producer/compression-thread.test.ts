@@ -32,13 +32,18 @@ function watchThreads() {
 
 const values = telemetryEvents(6000);
 
-/** Sends `values` until the thread took `batches` batches (it is used once its codec has loaded). */
-async function sendUntilThreaded(producer: Producer, topic: string, w: { posted: number }, batches = 1): Promise<number> {
+/**
+ * Sends `values` until the thread took `batches` batches (it is used once its codec has loaded, which
+ * under a loaded CI machine can take seconds: bounded in time, not rounds, with a pause for it to start).
+ */
+async function sendUntilThreaded(producer: Producer, topic: string, w: { posted: number; spawned: number; exits: number }, batches = 1): Promise<number> {
   let sent = 0;
-  for (let round = 0; w.posted < batches; round++) {
-    if (round === 100) throw new Error(`the compression thread took ${w.posted} batches after ${sent} records`);
+  const end = Date.now() + 90_000;
+  while (w.posted < batches) {
+    if (Date.now() > end) throw new Error(`the compression thread took ${w.posted} batches after ${sent} records in 90 s (threads spawned ${w.spawned}, exited ${w.exits})`);
     await within(Promise.all(values.map((value) => producer.send({ topic, value }))), 30_000, "a round of sends");
     sent += values.length;
+    await new Promise((r) => setTimeout(r, 20));
   }
   return sent;
 }
