@@ -198,7 +198,8 @@ export function readUvarint(ptr: usize, len: i32, out: usize): i32 {
 
 /**
  * Encodes `count` staged records at [stage, stage+stageLen) as one RecordBatch v2 at
- * [out, out+outCap), CRC32C backfilled. Timestamp deltas are relative to baseTimestamp; the
+ * [out, out+outCap), CRC32C backfilled (left 0 when the attributes name a codec: the caller compresses
+ * the records section and computes the CRC of the batch it sends). Timestamp deltas are relative to baseTimestamp; the
  * maxTimestamp is computed here. Returns the batch size in bytes, or ERR_OUT_OF_SPACE /
  * ERR_MALFORMED_STAGE. producerId and the timestamps come as f64 (exact up to 2^53) so that JS can
  * pass plain numbers.
@@ -300,7 +301,8 @@ export function encodeBatch(
   putI16BE(out + 51, producerEpoch);
   putI32BE(out + 53, baseSequence);
   putI32BE(out + 57, count);
-  // CRC32C covers attributes through the end of the batch.
-  putI32BE(out + 17, <i32>crc32cUpdate(0, out + 21, <usize>(total - 21)));
+  // CRC32C covers attributes through the end of the batch. With a codec in the attributes the records
+  // section is about to be compressed and the batch CRC'd as sent (compressed-batch.ts): 0 here.
+  putI32BE(out + 17, (attributes & 7) == 0 ? <i32>crc32cUpdate(0, out + 21, <usize>(total - 21)) : 0);
   return total;
 }

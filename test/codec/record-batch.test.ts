@@ -83,6 +83,26 @@ test("KafkaJS's decoder reads our batches back to the records that went in", asy
   }), { numRuns: 100 });
 });
 
+test("encoding with a codec in the attributes leaves the CRC 0 (the records section is about to be compressed and the sent batch CRC'd), and only the CRC differs from the uncompressed encoding", () => {
+  const b = codec.newBatchBuilder(1 << 20);
+  try {
+    for (let i = 0; i < 50; i++) b.append(1_700_000_000_000 + i, `k${i}`, `value ${i}`);
+    const header = { producerId: 7, producerEpoch: 1, baseSequence: 3, transactional: false };
+    const plain = b.encode(header, 0, "test").slice();
+    for (const attribute of [1, 2, 3, 4]) {
+      const lz = b.encode(header, attribute, "test").slice();
+      assert.is(new DataView(lz.buffer).getUint32(17), 0, `codec ${attribute}: CRC left 0`);
+      assert.is(new DataView(plain.buffer).getUint32(17) !== 0, true);
+      assert.is(lz[22]! & 7, attribute);
+      // Everything else (header fields, records section) is as without a codec.
+      assert.equal([...lz.subarray(0, 17)], [...plain.subarray(0, 17)]);
+      assert.equal([...lz.subarray(23)], [...plain.subarray(23)]);
+    }
+  } finally {
+    b.release();
+  }
+});
+
 test("encode → decode round trip keeps null header values, string fields and a given baseTimestamp", () => {
   const te = new TextEncoder();
   fc.assert(fc.property(
