@@ -25,7 +25,8 @@ port.on("message", (m) => {
   try {
     // The codecs on this thread are synchronous (snappy, lz4, zstd): compress returns bytes.
     const out = codec!.compress(r.data!, r.headroom) as Uint8Array;
-    port.postMessage({ id: r.id!, out }, [out.buffer as ArrayBuffer]);
+    // The input goes back too: its buffer carries a later batch (compress copied it into WASM memory).
+    port.postMessage({ id: r.id!, out, back: r.data! }, [out.buffer as ArrayBuffer, r.data!.buffer as ArrayBuffer]);
   } catch (e) {
     port.postMessage({ id: r.id!, error: (e as Error)?.message ?? String(e) });
   }

@@ -17,7 +17,8 @@ export type ThreadRequest = { codec: ThreadedCodecName } | { id: number; data: U
  * Compression thread → main thread: `{ ready: true }` once its codec loaded, `{ id, out }` (out
  * transferred, headroom included) or `{ id, error }` per request, `{ failed }` if the codec cannot load.
  */
-export type ThreadAnswer = { ready: true } | { id: number; out: Uint8Array } | { id: number; error: string } | { failed: string };
+/** `back`: the batch's input, transferred back so its buffer carries the next batch (no 1 MiB allocation per batch). */
+export type ThreadAnswer = { ready: true } | { id: number; out: Uint8Array; back?: Uint8Array } | { id: number; error: string } | { failed: string };
 
 /** One started compression thread, as a runtime leaf (worker-node.ts) presents it. */
 export interface CompressionThread {
@@ -66,6 +67,8 @@ export class ThreadedCompression implements CompressionCodec {
   #closed = false;
   #nextId = 0;
   readonly #pending = new Map<number, Pending>();
+  /** Input buffers the thread gave back, for the next batches' copies. */
+  readonly #spare: ArrayBuffer[] = [];
   // Plain fields, not parameter properties: Node's type stripping (strip-only) rejects those.
   readonly inline: CompressionCodec;
   readonly minBytes: number;
@@ -107,8 +110,12 @@ export class ThreadedCompression implements CompressionCodec {
     if (!this.#ready || t === null || data.length < this.minBytes || this.#pending.size >= this.maxBatches) {
       return this.inline.compress(data, headroom);
     }
-    // The one copy out of WASM memory; its buffer is transferred, not cloned.
-    const copy = data.slice();
+    // The one copy out of WASM memory, into a buffer the thread gave back if one is large enough;
+    // transferred, not cloned.
+    let buf = this.#spare.pop();
+    if (buf === undefined || buf.byteLength < data.length) buf = new ArrayBuffer(data.length);
+    const copy = new Uint8Array(buf, 0, data.length);
+    copy.set(data);
     const id = ++this.#nextId;
     return new Promise<Uint8Array>((resolve, reject) => {
       if (this.#pending.size === 0) t.keepAlive(true);
@@ -146,6 +153,8 @@ export class ThreadedCompression implements CompressionCodec {
         if (p !== undefined && ((out instanceof Uint8Array && out.length > p.headroom) || typeof a.error === "string")) {
           this.#pending.delete(a.id);
           if (this.#pending.size === 0) this.#thread?.keepAlive(false);
+          const back = a.back;
+          if (back instanceof Uint8Array && back.byteOffset === 0 && this.#spare.length < this.maxBatches) this.#spare.push(back.buffer as ArrayBuffer);
           if (out instanceof Uint8Array) p.resolve(out);
           else p.reject(new ClientError("COMPRESSION_ERROR", `Cannot compress ${this.name} data on the compression thread: ${a.error}`));
           return;

@@ -106,6 +106,33 @@ test("the batch's bytes are transferred to the thread, not cloned (the copy is d
   await (p as Promise<Uint8Array>).then(() => assert.unreachable("closed"), (e: unknown) => assert.is((e as ClientError).code, "COMPRESSION_ERROR"));
 });
 
+test("an input buffer the thread gives back carries a later batch's copy (no allocation per batch); one too small is not used", async () => {
+  const { state, spawn } = fakeThread();
+  const t = new ThreadedCompression(await lz4(), spawn, 0);
+  await until(() => state.posts.length === 1, 5000, "the codec message");
+  state.answer({ ready: true });
+  const out = (await lz4()).compress(data, HEAD) as Uint8Array;
+  const first = t.compress(data, HEAD) as Promise<Uint8Array>;
+  const sent1 = state.posts[1] as { id: number; data: Uint8Array };
+  // As the thread does: the input comes back (its buffer, as the transfer moves it) with the output.
+  const back = new Uint8Array(new ArrayBuffer(sent1.data.length));
+  state.answer({ id: sent1.id, out: out.slice(), back });
+  assert.ok(sameBytes(await first, out));
+  const second = t.compress(data.subarray(0, 5000), HEAD) as Promise<Uint8Array>;
+  const sent2 = state.posts[2] as { id: number; data: Uint8Array };
+  assert.ok(sent2.data.buffer === back.buffer, "the given-back buffer carries the next batch");
+  assert.is(sent2.data.length, 5000);
+  assert.ok(sameBytes(sent2.data, data.subarray(0, 5000)), "with that batch's bytes");
+  state.answer({ id: sent2.id, out: out.slice(), back: new Uint8Array(new ArrayBuffer(10)) });
+  await second;
+  const third = (t.compress(data, HEAD) as Promise<Uint8Array>).catch((e: ClientError) => e.code);
+  const sent3 = state.posts[3] as { data: Uint8Array };
+  assert.is(sent3.data.length, data.length, "a buffer too small for the batch is not used");
+  assert.ok(sameBytes(sent3.data, data));
+  t.close();
+  assert.is(await third, "COMPRESSION_ERROR", "closed with the batch on it");
+});
+
 for (const [what, garbage] of [["an unknown id", { id: 999, out: new Uint8Array(100) }], ["no bytes", { id: 1, out: "zzz" }], ["bytes shorter than the headroom", { id: 1, out: new Uint8Array(10) }], ["not an object", 42]] as const) {
   test(`a thread answering garbage (${what}): batches on it fail with COMPRESSION_ERROR, the thread is terminated, later batches compress inline`, async () => {
     const { state, spawn } = fakeThread();
