@@ -14,10 +14,11 @@ export type ThreadedCodecName = "snappy" | "lz4" | "zstd";
 /** Main thread → compression thread. The first message is `{ codec }`; then one per batch. */
 export type ThreadRequest = { codec: ThreadedCodecName } | { id: number; data: Uint8Array; headroom: number };
 /**
- * Compression thread → main thread: `{ ready: true }` once its codec loaded, `{ id, out }` (out
- * transferred, headroom included) or `{ id, error }` per request, `{ failed }` if the codec cannot load.
+ * Compression thread → main thread: `{ ready: true }` once its codec loaded, `{ id, out, back }` (out
+ * transferred, headroom included; back: the batch's input, transferred back so its buffer carries a
+ * later batch, no 1 MiB allocation per batch) or `{ id, error }` per request, `{ failed }` if the
+ * codec cannot load.
  */
-/** `back`: the batch's input, transferred back so its buffer carries the next batch (no 1 MiB allocation per batch). */
 export type ThreadAnswer = { ready: true } | { id: number; out: Uint8Array; back?: Uint8Array } | { id: number; error: string } | { failed: string };
 
 /** One started compression thread, as a runtime leaf (worker-node.ts) presents it. */
