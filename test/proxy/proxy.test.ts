@@ -247,13 +247,27 @@ test("an unreachable broker refuses the handshake with 502 and the websocket tra
   await proxy.close();
 });
 
-test("a broker that does not read pauses the WebSocket reader: the proxy holds a bounded amount, then delivers everything", async () => {
+/**
+ * A broker that reads nothing until `resume()` (the kernel takes what its buffers hold, the rest waits
+ * in the proxy), behind a proxy with `highWaterMark`, and a WebSocket client connected through it.
+ */
+async function pausedBrokerBehindProxy(highWaterMark?: number) {
   let brokerSocket: import("node:net").Socket | undefined;
-  let brokerBytes = 0;
-  const broker = await tcpServer((s) => { brokerSocket = s; s.pause(); s.on("data", (d) => (brokerBytes += d.length)); });
+  let received = 0;
+  const broker = await tcpServer((s) => { brokerSocket = s; s.pause(); s.on("data", (d) => (received += d.length)); });
   const target = `127.0.0.1:${broker.port}`;
-  const proxy = await startProxy({ apiKeys: "all", allow: [target], log: () => {} });
+  const proxy = await startProxy({ apiKeys: "all", allow: [target], ...(highWaterMark ? { highWaterMark } : {}), log: () => {} });
   const ws = await openWs(`${proxy.url}/broker/${target}`);
+  return {
+    proxy, ws,
+    resume: () => brokerSocket!.resume(),
+    brokerBytes: () => received,
+    close: async () => { ws.close(); await proxy.close(); await broker.close(); },
+  };
+}
+
+test("a broker that does not read pauses the WebSocket reader: the proxy holds a bounded amount, then delivers everything", async () => {
+  const { proxy, ws, resume, brokerBytes, close } = await pausedBrokerBehindProxy();
   const chunk = Buffer.alloc(64 * 1024, 7);
   const total = 48 * 1024 * 1024;
   for (let sent = 0; sent < total; sent += chunk.length) ws.send(chunk);
@@ -265,30 +279,20 @@ test("a broker that does not read pauses the WebSocket reader: the proxy holds a
   assert.ok(proxy.stats().throttled.brokerBackpressure > 0, "TCP backpressure was seen");
   assert.ok(held < 24 * 1024 * 1024, `proxy forwarded ${held} bytes to a broker that reads nothing (bounded by socket buffers)`);
   assert.ok(ws.bufferedAmount > 0, "the excess waits on the client side");
-  brokerSocket!.resume();
-  await until(() => brokerBytes === total, 60_000, "all bytes at the broker");
-  ws.close();
-  await proxy.close();
-  await broker.close();
+  resume();
+  await until(() => brokerBytes() === total, 60_000, "all bytes at the broker");
+  await close();
 });
 
 test("bytes waiting for the broker beyond the socket's 16 KiB but under highWaterMark do not pause the client's reader", async () => {
-  let brokerSocket: import("node:net").Socket | undefined;
-  let brokerBytes = 0;
-  // The broker reads nothing at first: the kernel takes what its buffers hold, the rest waits in the proxy's socket.
-  const broker = await tcpServer((s) => { brokerSocket = s; s.pause(); s.on("data", (d) => (brokerBytes += d.length)); });
-  const target = `127.0.0.1:${broker.port}`;
-  const proxy = await startProxy({ apiKeys: "all", allow: [target], highWaterMark: 64 * 1024 * 1024, log: () => {} });
-  const ws = await openWs(`${proxy.url}/broker/${target}`);
+  const { proxy, ws, resume, brokerBytes, close } = await pausedBrokerBehindProxy(64 * 1024 * 1024);
   const total = 16 * 1024 * 1024;
   for (let i = 0; i < 16; i++) ws.send(Buffer.alloc(1024 * 1024, 9));
   await until(() => proxy.stats().bytes.toBroker === total, 30_000, "the message at the proxy");
   assert.is(proxy.stats().throttled.brokerBackpressure, 0, "no pause under highWaterMark");
-  brokerSocket!.resume();
-  await until(() => brokerBytes === total, 30_000, "all bytes at the broker");
-  ws.close();
-  await proxy.close();
-  await broker.close();
+  resume();
+  await until(() => brokerBytes() === total, 30_000, "all bytes at the broker");
+  await close();
 });
 
 test("a client that does not read pauses the broker socket: bounded, then everything arrives", async () => {
