@@ -28,6 +28,6 @@ export function buildCompressed(codec: Codec, builder: RecordBatchBuilder, heade
   if (c instanceof Uint8Array) return frame(c);
   // A compression thread that failed (crashed, closed, answered garbage) leaves the batch to its
   // inline codec: encoded again (the builder still holds the records), so no record is lost to it.
-  const inline = (compression as { inline?: CompressionCodec }).inline;
+  const inline = compression.inline;
   return inline ? c.then(frame, () => buildCompressed(codec, builder, header, inline)) : c.then(frame);
 }

@@ -24,4 +24,10 @@ export interface CompressionCodec {
    * batch can expand ~1000x, so decompression is capped). Throws a KafkasmError on corrupt input.
    */
   decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array | Promise<Uint8Array>;
+  /**
+   * A codec whose compress can fail for reasons of its own (the compression thread: crashed, closed)
+   * names the codec that compresses the same data inline; the caller, which still has the records,
+   * encodes them again for it.
+   */
+  readonly inline?: CompressionCodec;
 }

@@ -162,7 +162,7 @@ export class PartitionState {
   readonly inFlight: Batch[] = [];
   /** Idempotence: the sequence the next new batch gets. */
   nextSequence = 0;
-  /** Staging bytes of its last encoded batch: the next one's staging block starts that large (no growing copies). */
+  /** Staging bytes of its last released batch (see nextStaging). */
   stagingHint = 0;
   /** Idempotence: a batch failed and is being resent; one batch in flight until a resend is acknowledged. */
   recovering = false;
@@ -172,6 +172,11 @@ export class PartitionState {
   }
 
   /** The batch records are appended to, if any (always the last of the queue). */
+  /** Where a new batch's staging block starts (no growing copies): what the previous batch staged, still staged (full, or compressing) or released. */
+  get nextStaging(): number {
+    return this.queue[this.queue.length - 1]?.builder?.stagingBytes ?? this.stagingHint;
+  }
+
   get open(): Batch | null {
     const b = this.queue[this.queue.length - 1];
     return b !== undefined && b.state === OPEN ? b : null;

@@ -511,11 +511,12 @@ export class Producer<K = string | Uint8Array, V = string | Uint8Array> {
     try {
       if (b === null || !b.builder!.append(timestamp, key, value, headers)) {
         const capacity = Math.min(config.batchSize, config.maxRequestSize - BATCH_OVERHEAD);
-        b = this.#sender.newBatch(tp, capacity);
+        const staging = tp.nextStaging;
+        b = this.#sender.newBatch(tp, capacity, staging);
         // As in Java's BufferPool, a batch holds its staging block until it is encoded, however few
-        // records it has (the builder starts with min(capacity, 64 KiB) and grows as records come);
-        // after encoding only its encoded bytes count, until acknowledged.
-        const block = Math.min(capacity, Math.max(INITIAL_STAGING_BYTES, tp.stagingHint));
+        // records it has (the builder starts with 64 KiB, or what the partition's previous batch
+        // staged, up to capacity, and grows as records come); after encoding only its encoded bytes count.
+        const block = Math.min(capacity, Math.max(INITIAL_STAGING_BYTES, staging));
         b.accounted = block;
         this.#bufferUsed += block;
         b.builder!.append(timestamp, key, value, headers);

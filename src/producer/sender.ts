@@ -131,11 +131,9 @@ export class Sender {
     }, Math.max(0, at - now));
   }
 
-  /** Starts a new batch for `tp` (the caller appends to it). */
-  newBatch(tp: PartitionState, capacity: number): Batch {
-    // Sized like the partition's previous batch: still staged (full, or compressing on the thread), or released.
-    const prev = tp.queue[tp.queue.length - 1]?.builder;
-    const b = new Batch(tp, this.#codec.newBatchBuilder(capacity, prev ? prev.stagingBytes : tp.stagingHint), this.#clock.now());
+  /** Starts a new batch for `tp` whose staging block starts at `staging` bytes (the caller appends to it). */
+  newBatch(tp: PartitionState, capacity: number, staging: number): Batch {
+    const b = new Batch(tp, this.#codec.newBatchBuilder(capacity, staging), this.#clock.now());
     tp.add(b);
     this.active.add(tp);
     return b;
