@@ -61,7 +61,12 @@ interface WorkspaceExports {
 /** The staging region of one instance: input at `base`, output right after it (8-byte aligned). */
 class Workspace<E extends WorkspaceExports> {
   readonly base: number;
-  constructor(readonly exports: E, readonly codec: string) {
+  // Plain fields, not parameter properties: Node's type stripping (strip-only) rejects those.
+  readonly exports: E;
+  readonly codec: string;
+  constructor(exports: E, codec: string) {
+    this.exports = exports;
+    this.codec = codec;
     exports._initialize?.();
     this.base = exports.workspaceBase();
   }

@@ -30,4 +30,6 @@ export interface CompressionCodec {
    * encodes them again for it.
    */
   readonly inline?: CompressionCodec;
+  /** True when the runtime's own library does the work (zstd through node:zlib), not WebAssembly. */
+  readonly native?: boolean;
 }

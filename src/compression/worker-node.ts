@@ -18,8 +18,11 @@ export function nodeCompressionThread(entry: URL): SpawnCompressionThread {
   return async (onMessage, onFailure) => {
     const { Worker } = await import("node:worker_threads" as string) as { Worker: new (url: URL | string, options?: object) => NodeWorker };
     // From source (tests, `node --import tsx`): Node 20 loads a worker's .ts entry before the inherited
-    // --import hooks register, so that worker registers tsx itself first.
-    const w = entry.pathname.endsWith(".ts")
+    // --import hooks register, so that worker registers tsx itself first. Deno, Bun and Node with
+    // type stripping load it themselves.
+    const g = globalThis as { Deno?: unknown; Bun?: unknown; process?: { features?: { typescript?: unknown } } };
+    const loadsTs = g.Deno !== undefined || g.Bun !== undefined || Boolean(g.process?.features?.typescript);
+    const w = entry.pathname.endsWith(".ts") && !loadsTs
       ? new Worker(`import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true })
       : new Worker(entry);
     // Never holds the process open by itself: ThreadedCompression refs it only while a batch is on it.
