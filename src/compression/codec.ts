@@ -30,6 +30,6 @@ export interface CompressionCodec {
    * encodes them again for it.
    */
   readonly inline?: CompressionCodec;
-  /** True when the runtime's own library does the work (zstd through node:zlib), not WebAssembly. */
+  /** True when the runtime's own library compresses (large zstd batches, through node:zlib), not WebAssembly alone. */
   readonly native?: boolean;
 }

@@ -1,12 +1,11 @@
 /**
  * Codecs the runtime itself provides, registered by the entries of runtimes that have them (Node,
- * Bun, Deno: zstd-node.ts); codecs consult this before loading their WebAssembly build.
+ * Bun, Deno: zstd-node.ts); codecs consult this before settling on their WebAssembly build alone.
  */
 
-/** zstd by a native library: synchronous, with CompressionCodec's headroom and output cap. */
+/** A native zstd compressor: synchronous, with CompressionCodec's headroom. */
 export interface NativeZstd {
   compress(data: Uint8Array, level: number, headroom: number): Uint8Array;
-  decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array;
 }
 
 let zstdProvider: (() => Promise<NativeZstd | null>) | undefined;
@@ -16,7 +15,7 @@ export function setNativeZstd(provider: () => Promise<NativeZstd | null>): void 
   zstdProvider = provider;
 }
 
-/** The runtime's zstd, or null: the codec then uses its WebAssembly build. */
+/** The runtime's zstd compressor, or null. */
 export function nativeZstd(): Promise<NativeZstd | null> {
   return zstdProvider ? zstdProvider().catch(() => null) : Promise.resolve(null);
 }
