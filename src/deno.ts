@@ -7,7 +7,7 @@ import { setNativeZstd } from "./compression/native.ts";
 import { nodeZstd } from "./compression/zstd-node.ts";
 
 setDefaultTransport(denoTransport, denoTlsTransport);
-// zstd by the runtime's own library where node:zlib has it (else its WebAssembly build).
+// Large zstd batches compressed by the runtime's own library where node:zlib has it (zstd.ts).
 setNativeZstd(nodeZstd);
 // snappy/lz4/zstd batches compressed on a node:worker_threads thread (compressionThreads); from source, the .ts entry.
 setCompressionThread(nodeCompressionThread(new URL(import.meta.url.endsWith(".ts") ? "./compression/worker-entry.ts" : "./compression-worker.js", import.meta.url)));

@@ -15,7 +15,7 @@ export type ThreadedCodecName = "snappy" | "lz4" | "zstd";
 export type ThreadRequest = { codec: ThreadedCodecName } | { id: number; data: Uint8Array; headroom: number };
 /**
  * Compression thread → main thread: `{ ready, native }` once its codec loaded (native: node:zlib
- * compresses, not WebAssembly), `{ id, out, back }` (out transferred, headroom included; back: the
+ * compresses large zstd batches), `{ id, out, back }` (out transferred, headroom included; back: the
  * batch's input, transferred back so its buffer carries a later batch, no 1 MiB allocation per
  * batch) or `{ id, error }` per request, `{ failed }` if the codec cannot load.
  */
