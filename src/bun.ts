@@ -3,12 +3,8 @@ import { setDefaultTransport } from "./producer/producer.ts";
 import { bunTlsTransport, bunTransport } from "./transport/bun.ts";
 import { setCompressionThread } from "./compression/worker.ts";
 import { nodeCompressionThread } from "./compression/worker-node.ts";
-import { setNativeZstd } from "./compression/native.ts";
-import { nodeZstd } from "./compression/zstd-node.ts";
 
 setDefaultTransport(bunTransport, bunTlsTransport);
-// Large zstd batches compressed by the runtime's own library where node:zlib has it (zstd.ts).
-setNativeZstd(nodeZstd);
 // snappy/lz4/zstd batches compressed on a node:worker_threads thread (compressionThreads); from source, the .ts entry.
 setCompressionThread(nodeCompressionThread(new URL(import.meta.url.endsWith(".ts") ? "./compression/worker-entry.ts" : "./compression-worker.js", import.meta.url)));
 

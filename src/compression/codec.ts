@@ -30,6 +30,4 @@ export interface CompressionCodec {
    * encodes them again for it.
    */
   readonly inline?: CompressionCodec;
-  /** True when the runtime's own library compresses (large zstd batches, through node:zlib), not WebAssembly alone. */
-  readonly native?: boolean;
 }

@@ -4,8 +4,6 @@
  * Runs as a node:worker_threads worker (Node, Bun, Deno) or a module Web Worker.
  */
 import { loadCompressionCodec } from "./index.ts";
-import { setNativeZstd } from "./native.ts";
-import { nodeZstd } from "./zstd-node.ts";
 import type { CompressionCodec } from "./codec.ts";
 import type { ThreadAnswer } from "./worker.ts";
 
@@ -16,14 +14,11 @@ const g = globalThis as unknown as { onmessage: ((e: { data: unknown }) => void)
 const port: Port = await import("node:worker_threads" as string).then((m: { parentPort: Port | null }) => m.parentPort!, () => null)
   ?? { on: (_e, f) => { g.onmessage = (e) => f(e.data); }, postMessage: (m, t) => g.postMessage(m, t) };
 
-// The thread compresses zstd as its producer would: natively where node:zlib has it.
-setNativeZstd(nodeZstd);
-
 let codec: CompressionCodec | undefined;
 port.on("message", (m) => {
   const r = m as { codec?: "snappy" | "lz4" | "zstd"; id?: number; data?: Uint8Array; headroom?: number };
   if (r.codec !== undefined) {
-    loadCompressionCodec(r.codec).then((c) => { codec = c; port.postMessage({ ready: true, native: c.native === true }); },
+    loadCompressionCodec(r.codec).then((c) => { codec = c; port.postMessage({ ready: true }); },
       (e: unknown) => port.postMessage({ failed: (e as Error)?.message ?? String(e) }));
     return;
   }

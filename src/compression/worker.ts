@@ -14,12 +14,12 @@ export type ThreadedCodecName = "snappy" | "lz4" | "zstd";
 /** Main thread → compression thread. The first message is `{ codec }`; then one per batch. */
 export type ThreadRequest = { codec: ThreadedCodecName } | { id: number; data: Uint8Array; headroom: number };
 /**
- * Compression thread → main thread: `{ ready, native }` once its codec loaded (native: node:zlib
- * compresses large zstd batches), `{ id, out, back }` (out transferred, headroom included; back: the
- * batch's input, transferred back so its buffer carries a later batch, no 1 MiB allocation per
- * batch) or `{ id, error }` per request, `{ failed }` if the codec cannot load.
+ * Compression thread → main thread: `{ ready: true }` once its codec loaded, `{ id, out, back }` (out
+ * transferred, headroom included; back: the batch's input, transferred back so its buffer carries a
+ * later batch, no 1 MiB allocation per batch) or `{ id, error }` per request, `{ failed }` if the
+ * codec cannot load.
  */
-export type ThreadAnswer = { ready: true; native?: boolean } | { id: number; out: Uint8Array; back?: Uint8Array } | { id: number; error: string } | { failed: string };
+export type ThreadAnswer = { ready: true } | { id: number; out: Uint8Array; back?: Uint8Array } | { id: number; error: string } | { failed: string };
 
 /** One started compression thread, as a runtime leaf (worker-node.ts) presents it. */
 export interface CompressionThread {
@@ -65,7 +65,6 @@ export class ThreadedCompression implements CompressionCodec {
   readonly attribute: 2 | 3 | 4;
   #thread: CompressionThread | null = null;
   #ready = false;
-  #threadNative = false;
   #closed = false;
   #nextId = 0;
   readonly #pending = new Map<number, Pending>();
@@ -102,11 +101,6 @@ export class ThreadedCompression implements CompressionCodec {
     return this.#ready;
   }
 
-  /** Whether the runtime's own library compresses (on the thread once it is ready, else inline). */
-  get native(): boolean {
-    return this.#ready ? this.#threadNative : this.inline.native === true;
-  }
-
   /** Batches on the thread now. */
   get outstanding(): number {
     return this.#pending.size;
@@ -120,7 +114,8 @@ export class ThreadedCompression implements CompressionCodec {
     // The one copy out of WASM memory, into a buffer the thread gave back if one is large enough;
     // transferred, not cloned.
     let buf = this.#spare.pop();
-    if (buf === undefined || buf.byteLength < data.length) buf = new ArrayBuffer(data.length);
+    // With an eighth to spare, a buffer carries the next batches too, though no two are the same size.
+    if (buf === undefined || buf.byteLength < data.length) buf = new ArrayBuffer(data.length + (data.length >>> 3));
     const copy = new Uint8Array(buf, 0, data.length);
     copy.set(data);
     const id = ++this.#nextId;
@@ -152,7 +147,6 @@ export class ThreadedCompression implements CompressionCodec {
     if (a !== null && typeof a === "object") {
       if (a.ready === true && !this.#ready) {
         this.#ready = true;
-        this.#threadNative = a.native === true;
         return;
       }
       if (typeof a.id === "number") {

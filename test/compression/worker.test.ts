@@ -133,6 +133,26 @@ test("an input buffer the thread gives back carries a later batch's copy (no all
   assert.is(await third, "COMPRESSION_ERROR", "closed with the batch on it");
 });
 
+test("a buffer allocated for a batch has an eighth to spare, so it carries a later, somewhat larger batch too", async () => {
+  const { state, spawn } = fakeThread();
+  const t = new ThreadedCompression(await lz4(), spawn, 0);
+  await until(() => state.posts.length === 1, 5000, "the codec message");
+  state.answer({ ready: true });
+  const out = (await lz4()).compress(data, HEAD) as Uint8Array;
+  const first = t.compress(data.subarray(0, 80_000), HEAD) as Promise<Uint8Array>;
+  const sent1 = state.posts[1] as { id: number; data: Uint8Array };
+  assert.is(sent1.data.buffer.byteLength, 90_000);
+  state.answer({ id: sent1.id, out: out.slice(), back: new Uint8Array(sent1.data.buffer.byteLength) });
+  await first;
+  const second = t.compress(data.subarray(0, 90_000), HEAD) as Promise<Uint8Array>;
+  const sent2 = state.posts[2] as { id: number; data: Uint8Array };
+  assert.is(sent2.data.buffer.byteLength, 90_000, "the given-back buffer, not a new one");
+  assert.ok(sameBytes(sent2.data, data.subarray(0, 90_000)));
+  state.answer({ id: sent2.id, out: out.slice() });
+  await second;
+  t.close();
+});
+
 for (const [what, garbage] of [["an unknown id", { id: 999, out: new Uint8Array(100) }], ["no bytes", { id: 1, out: "zzz" }], ["bytes shorter than the headroom", { id: 1, out: new Uint8Array(10) }], ["not an object", 42]] as const) {
   test(`a thread answering garbage (${what}): batches on it fail with COMPRESSION_ERROR, the thread is terminated, later batches compress inline`, async () => {
     const { state, spawn } = fakeThread();

@@ -1,4 +1,4 @@
-// Run by test/runtimes/{deno,bun,node-websocket}.test.ts and test/compression/zstd-native.test.ts
+// Run by test/runtimes/{deno,bun,node-websocket,compression-thread}.test.ts
 // inside Deno, Bun or Node 22: imports that runtime's kafkasm entry (native TCP by default) and
 // produces COUNT keyed records "k<i%37>:<i>" to TOPIC, then prints one JSON line { ok, count,
 // partitions, runtime }. With PROXY_URL (not "-"), goes through that kafkasm proxy over the runtime's
