@@ -518,7 +518,7 @@ async function orchestrate(o: { records: number; recordSize: number; latencySend
     parsed.peakRssMb = Math.max(parsed.peakRssMb, r.peakRssMb);
     return parsed;
   };
-  log(`bench/produce: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B records, ${o.partitions} partitions, a fresh 3-broker mock cluster per run`);
+  log(`bench/produce: ${o.records.toLocaleString("en-US")} × ${o.recordSize} B records, ${o.partitions} partitions, a fresh 3-broker mock cluster per run, Node ${process.version}`);
   for (const mode of o.modes) {
     const m = MODES[mode];
     const runs = new Map<Client, { result: ChildResult; counted: number; expected: number; topic: string }[]>();
