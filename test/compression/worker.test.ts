@@ -21,7 +21,7 @@ async function ready(t: ThreadedCompression): Promise<void> {
 for (const name of ["snappy", "lz4", "zstd"] as const) {
   test(`${name}: batches compressed on the thread are byte-identical to inline ones (headroom kept) and decode`, async () => {
     const inline = await loadCompressionCodec(name);
-    const t = new ThreadedCompression(inline, nodeCompressionThread(entry), 0);
+    const t = new ThreadedCompression(inline, nodeCompressionThread(entry), 0, 8); // all five sizes on the thread at once
     try {
       await ready(t);
       const sizes = [1, 1000, 65_536, 300_001, corpus.length];
