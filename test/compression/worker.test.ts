@@ -106,12 +106,17 @@ test("the batch's bytes are transferred to the thread, not cloned (the copy is d
   await (p as Promise<Uint8Array>).then(() => assert.unreachable("closed"), (e: unknown) => assert.is((e as ClientError).code, "COMPRESSION_ERROR"));
 });
 
-test("an input buffer the thread gives back carries a later batch's copy (no allocation per batch); one too small is not used", async () => {
+/** An lz4 ThreadedCompression on a fake thread that has answered ready, and lz4's bytes for `data`. */
+async function readyFakeLz4() {
   const { state, spawn } = fakeThread();
   const t = new ThreadedCompression(await lz4(), spawn, 0);
   await until(() => state.posts.length === 1, 5000, "the codec message");
   state.answer({ ready: true });
-  const out = (await lz4()).compress(data, HEAD) as Uint8Array;
+  return { state, t, out: (await lz4()).compress(data, HEAD) as Uint8Array };
+}
+
+test("an input buffer the thread gives back carries a later batch's copy (no allocation per batch); one too small is not used", async () => {
+  const { state, t, out } = await readyFakeLz4();
   const first = t.compress(data, HEAD) as Promise<Uint8Array>;
   const sent1 = state.posts[1] as { id: number; data: Uint8Array };
   // As the thread does: the input comes back (its buffer, as the transfer moves it) with the output.
@@ -134,11 +139,7 @@ test("an input buffer the thread gives back carries a later batch's copy (no all
 });
 
 test("a buffer allocated for a batch has an eighth to spare, so it carries a later, somewhat larger batch too", async () => {
-  const { state, spawn } = fakeThread();
-  const t = new ThreadedCompression(await lz4(), spawn, 0);
-  await until(() => state.posts.length === 1, 5000, "the codec message");
-  state.answer({ ready: true });
-  const out = (await lz4()).compress(data, HEAD) as Uint8Array;
+  const { state, t, out } = await readyFakeLz4();
   const first = t.compress(data.subarray(0, 80_000), HEAD) as Promise<Uint8Array>;
   const sent1 = state.posts[1] as { id: number; data: Uint8Array };
   assert.is(sent1.data.buffer.byteLength, 90_000);
