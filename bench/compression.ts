@@ -8,7 +8,8 @@
  * Then end to end: N keyless records (default 1,000,000 × 100 B, as bench/produce; values cut from
  * the telemetry corpus, see e2eValues) produced per codec with acks 1 to a one-broker librdkafka mock
  * cluster (6 partitions) by kafkasm (send callbacks, ≤ 8 MiB unacknowledged, as `kafkasm perf`; on the
- * Node running this, Node 22 under `npm run`, whose node:zlib has native zstd), @platformatic/kafka (Node 22 child, 10,000-record sends, 5 in flight) and kcat (-l file, process
+ * Node running this, Node 22 under `npm run`), @platformatic/kafka (Node 22 child, 10,000-record
+ * sends, 5 in flight) and kcat (-l file, process
  * start to exit); linger 5 ms, ~1 MB batches; 20,000 records of warm-up before timing (not for kcat).
  * Each client in its own child process; counts checked against the topic's offsets.
  * Target (issue 5): kafkasm lz4 ≥ 2 × platformatic lz4. Targets (issue 14): kafkasm lz4 and zstd ≥ 1.1 × kcat,
@@ -269,7 +270,7 @@ function e2eTarget() {
   return r && { what: "kafkasm lz4 ≥ 2 × platformatic lz4", ...r, met: r.ratio >= 2 && r.verified };
 }
 
-/** Issue 14: kafkasm ≥ 1.1 × kcat with lz4 and with zstd, in the same run (named with its Node: zstd is native from 22.15). */
+/** Issue 14: kafkasm ≥ 1.1 × kcat with lz4 and with zstd, in the same run (on the Node it names). */
 function e2eTargets14() {
   return (["lz4", "zstd"] as const).flatMap((codec) => {
     const r = pairedRatio(codec, "kcat");
