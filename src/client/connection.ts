@@ -11,6 +11,7 @@ import { decodeResponseFrame, encodeRequestFrame, FrameReader, readResponseCorre
 import type { BrokerAddress, Transport, TransportSocket } from "../transport/transport.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 
+/** A request from `request()` until its answer: queued with its frame, then in flight (frame dropped). */
 interface Pending {
   correlationId: number;
   api: Api<any, any>;
@@ -19,13 +20,9 @@ interface Pending {
   reject(error: Error): void;
   /** When it times out: requests go out in order with one timeout, so the oldest is due first. */
   deadline: number;
-}
-
-interface Queued {
-  frame: Uint8Array;
-  pending: Pending;
+  frame: Uint8Array | null;
   /** Sent while the connection is exclusive (re-authentication's own requests). */
-  first?: boolean;
+  first: boolean;
 }
 
 export interface ConnectionOptions {
@@ -53,7 +50,7 @@ export class Connection {
   #pending = new Map<number, Pending>();
   #timer: TimerHandle | undefined;
   #unanswered = new Set<number>();
-  #queue: Queued[] = [];
+  #queue: Pending[] = [];
   /** Re-authenticating (KIP-368): only requests sent `first` go out; the rest wait in the queue. */
   #exclusive = false;
   /** Resolves once nothing is in flight, for `exclusive()`. */
@@ -165,10 +162,10 @@ export class Connection {
     }
     return new Promise<Res>((resolve, reject) => {
       const pending: Pending = {
-        correlationId, api, version, resolve: resolve as (v: unknown) => void, reject, deadline: 0,
+        correlationId, api, version, resolve: resolve as (v: unknown) => void, reject, deadline: 0, frame, first,
       };
-      if (first) this.#queue.unshift({ frame, pending, first });
-      else this.#queue.push({ frame, pending });
+      if (first) this.#queue.unshift(pending);
+      else this.#queue.push(pending);
       this.#pump();
     });
   }
@@ -179,17 +176,22 @@ export class Connection {
     if (!socket || this.#closed) return;
     const { clock, maxInFlight } = this.#opts;
     while (this.#queue.length > 0 && this.#pending.size < maxInFlight) {
-      if (this.#exclusive && !this.#queue[0].first) break;
-      const { frame, pending } = this.#queue.shift()!;
+      if (this.#exclusive && !this.#queue[0]!.first) break;
+      const pending = this.#queue.shift()!;
+      const frame = pending.frame!;
+      pending.frame = null; // held by the transport from here, not by us while in flight
       this.#pending.set(pending.correlationId, pending);
       pending.deadline = clock.now() + this.#opts.requestTimeoutMs;
       // One timer per connection, not one per request (a timer costs allocations and a heap insert).
       this.#timer ??= clock.setTimeout(this.#checkTimeouts, this.#opts.requestTimeoutMs);
-      socket.write(frame).catch((e: unknown) => {
-        this.close(new ClientError("CONNECTION_ERROR", `Cannot write to ${fmt(this.address)}: ${(e as Error)?.message ?? String(e)}`, { retriable: true, cause: e }));
-      });
+      socket.write(frame).catch(this.#writeFailed);
     }
   }
+
+  /** A write the transport refused: the connection is lost (one handler for every write, not a closure each). */
+  #writeFailed = (e: unknown): void => {
+    this.close(new ClientError("CONNECTION_ERROR", `Cannot write to ${fmt(this.address)}: ${(e as Error)?.message ?? String(e)}`, { retriable: true, cause: e }));
+  };
 
   /** The connection's one request timer: fails the oldest request if it is due, else waits for it. */
   #checkTimeouts = (): void => {
@@ -274,7 +276,7 @@ export class Connection {
     this.#closeError = err;
     const socket = this.#socket;
     this.#socket = undefined;
-    const failed = [...this.#pending.values(), ...this.#queue.map((q) => q.pending)];
+    const failed = [...this.#pending.values(), ...this.#queue];
     this.#pending.clear();
     this.#queue.length = 0;
     this.#opts.clock.clearTimeout(this.#timer);

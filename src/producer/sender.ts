@@ -57,6 +57,12 @@ function idempotentHold(tp: PartitionState): boolean {
   return n > 0 && (tp.recovering || n >= MAX_IDEMPOTENT_IN_FLIGHT || tp.inFlight[0].baseSequence === 0);
 }
 
+/** The entry for `name` among a request's topics (few, newest last: a scan from the end, no closure). */
+function topicData(topics: ProduceTopicData[], name: string): ProduceTopicData | undefined {
+  for (let j = topics.length - 1; j >= 0; j--) if (topics[j]!.name === name) return topics[j];
+  return undefined;
+}
+
 export class Sender {
   /** Partitions with queued or in-flight batches. */
   readonly active = new Set<PartitionState>();
@@ -329,19 +335,16 @@ export class Sender {
   }
 
   #send(conn: Connection, leader: number, batches: Batch[]): void {
+    // No lookup closure, parts made at their size: at linger 0 this runs per send.
     const topics: ProduceTopicData[] = [];
-    const parts: ProducePartitionData[] = [];
-    let last: ProduceTopicData | undefined;
-    for (const b of batches) {
-      const tp = b.tp;
+    const parts = new Array<ProducePartitionData>(batches.length);
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i]!, tp = b.tp, p: ProducePartitionData = { index: tp.partition, records: b };
       tp.send(b);
-      if (!last || last.name !== tp.topic) {
-        last = topics.find((t) => t.name === tp.topic);
-        if (!last) topics.push((last = { name: tp.topic, partitions: [] }));
-      }
-      const p: ProducePartitionData = { index: tp.partition, records: b };
-      parts.push(p);
-      last.partitions.push(p);
+      parts[i] = p;
+      const t = topicData(topics, tp.topic);
+      if (t) t.partitions.push(p);
+      else topics.push({ name: tp.topic, partitions: [p] });
     }
     const acks = this.#config.acks;
     const request: ProduceRequest = { transactionalId: this.#txn?.transactionalId ?? null, acks, timeoutMs: this.#config.requestTimeoutMs, topics };
