@@ -172,14 +172,14 @@ export class PartitionState {
   }
 
   /** The batch records are appended to, if any (always the last of the queue). */
-  /** Where a new batch's staging block starts (no growing copies): what the previous batch staged, still staged (full, or compressing) or released. */
-  get nextStaging(): number {
-    return this.queue[this.queue.length - 1]?.builder?.stagingBytes ?? this.stagingHint;
-  }
-
   get open(): Batch | null {
     const b = this.queue[this.queue.length - 1];
     return b !== undefined && b.state === OPEN ? b : null;
+  }
+
+  /** Where a new batch's staging block starts (no growing copies): what the previous batch staged, still staged (full, or compressing) or released. */
+  get nextStaging(): number {
+    return this.queue[this.queue.length - 1]?.builder?.stagingBytes ?? this.stagingHint;
   }
 
   /** Moves `b` to state `to` if it is in one of the states of the bit mask `from`; anything else is a bug. */

@@ -115,9 +115,10 @@ export interface ProducerOptions<K = string | Uint8Array, V = string | Uint8Arra
    */
   compression?: CompressionName;
   /**
-   * Threads compressing snappy, lz4 and zstd batches of 32 KiB or more besides the one running the
-   * producer: 1 where the runtime has workers (Node, Bun, Deno), so compression runs in parallel as
-   * librdkafka's does; 0 compresses inline. Browsers and workerd always compress inline. @default 1
+   * Threads compressing snappy and lz4 batches of 64 KiB or more and zstd batches of 16 KiB or more
+   * besides the one running the producer: 1 where the runtime has workers (Node, Bun, Deno), so
+   * compression runs in parallel as librdkafka's does (while 3 batches are on the thread, the next are
+   * compressed inline); 0 compresses inline. Browsers and workerd always compress inline. @default 1
    */
   compressionThreads?: 0 | 1;
   /** Called with each record that finally failed and was sent with `produce()` (fire-and-forget).

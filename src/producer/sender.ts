@@ -283,12 +283,9 @@ export class Sender {
         const finish = (bytes: Uint8Array) => {
           // Compression that does not shrink the batch (random or encrypted values) would only cost
           // every reader a decompression: send it uncompressed (attributes say none), as franz-go does.
-          b.bytes = bytes.length < builder.sizeInBytes ? bytes : builder.build(placeholder);
+          const encoded = bytes.length < builder.sizeInBytes ? bytes : builder.build(placeholder);
           this.obs?.compressed(b, builder.sizeInBytes);
-          tp.stagingHint = builder.stagingBytes;
-          builder.release();
-          b.builder = null;
-          this.#encoded(b);
+          this.#encoded(b, encoded);
         };
         let r: Uint8Array | Promise<Uint8Array>;
         try {
@@ -325,9 +322,14 @@ export class Sender {
     return true;
   }
 
-  /** The staging block went back to the pool: from now on the batch holds only its encoded bytes. */
-  #encoded(b: Batch): void {
-    const n = b.bytes!.length;
+  /** The batch is `bytes` from now on: its staging block goes back to the pool, and only those bytes count. */
+  #encoded(b: Batch, bytes: Uint8Array): void {
+    b.bytes = bytes;
+    b.header = null;
+    b.tp.stagingHint = b.builder!.stagingBytes;
+    b.builder!.release();
+    b.builder = null;
+    const n = bytes.length;
     if (n < b.accounted) {
       this.#hooks.release(b.accounted - n);
       b.accounted = n;
@@ -361,14 +363,7 @@ export class Sender {
       const b = batches[i], f = parts[i].framed;
       // Its copy in the frame is the batch's bytes from now on (without a frame, the request failed
       // before it was written: the batch stays to be encoded by the next one).
-      if (b.bytes === null && f) {
-        b.bytes = f;
-        b.header = null;
-        b.tp.stagingHint = b.builder!.stagingBytes;
-        b.builder!.release();
-        b.builder = null;
-        this.#encoded(b);
-      }
+      if (b.bytes === null && f) this.#encoded(b, f);
     }
     const observed = this.obs?.request(conn.address, leader, batches);
     // One reaction with two handlers, not a chain: at linger 0 this runs per send, and every link allocates.
