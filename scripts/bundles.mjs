@@ -8,7 +8,9 @@ const browserWasmSource = {
   },
 };
 export const bundles = [
-  { entryPoints: ["src/index.ts"], outfile: "dist/node/index.js", platform: "node", target: "node20", external: ["ws"] },
+  // Compression codecs (zstd's inline WASM is 336 KB) in chunks loaded on first use: a client without them starts faster.
+  { entryPoints: ["src/index.ts"], outdir: "dist/node", entryNames: "index", chunkNames: "chunks/[name]-[hash]", splitting: true,
+    platform: "node", target: "node20", external: ["ws"] },
   { entryPoints: ["src/codec.ts"], outfile: "dist/node/codec.js", platform: "node", target: "node20" },
   // kafkasm/consumer: a separate entry so the browser producer bundle never carries the consumer.
   { entryPoints: ["src/consumer-node.ts"], outfile: "dist/node/consumer.js", platform: "node", target: "node20" },
