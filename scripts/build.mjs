@@ -70,7 +70,7 @@ async function buildBundles() {
   const esbuild = await import("esbuild");
   const emptied = new Set();
   for (const b of bundles) {
-    const input = join(root, b.entryPoints[0]);
+    const input = join(root, Object.values(b.entryPoints)[0]);
     if (!existsSync(input)) continue;
     // Chunk names carry content hashes: start each split bundle from an empty dist/<target>/ so stale chunks do not pile up
     // (once per build: the consumer entries share their runtime's directory).

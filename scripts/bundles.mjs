@@ -12,13 +12,18 @@ export const bundles = [
   { entryPoints: ["src/index.ts"], outdir: "dist/node", entryNames: "index", chunkNames: "chunks/[name]-[hash]", splitting: true,
     platform: "node", target: "node20", external: ["ws"] },
   { entryPoints: ["src/codec.ts"], outfile: "dist/node/codec.js", platform: "node", target: "node20" },
-  // kafkasm/consumer: a separate entry so the browser producer bundle never carries the consumer.
-  { entryPoints: ["src/consumer-node.ts"], outfile: "dist/node/consumer.js", platform: "node", target: "node20" },
+  // kafkasm/consumer: a separate entry so the browser producer bundle never carries the consumer; codecs in chunks too.
+  { entryPoints: ["src/consumer-node.ts"], outdir: "dist/node", entryNames: "consumer", chunkNames: "chunks/[name]-[hash]", splitting: true,
+    platform: "node", target: "node20" },
   { entryPoints: ["src/consumer-deno.ts"], outdir: "dist/deno", entryNames: "consumer", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022" },
   { entryPoints: ["src/consumer-bun.ts"], outdir: "dist/bun", entryNames: "consumer", chunkNames: "chunks/[name]-[hash]", splitting: true, platform: "neutral", target: "es2022" },
   { entryPoints: ["src/consumer-workerd.ts"], outdir: "dist/workerd", entryNames: "consumer", assetNames: "[name]", chunkNames: "chunks/[name]-[hash]",
     splitting: true, loader: { ".wasm": "copy" }, platform: "neutral", target: "es2022", external: ["cloudflare:sockets"] },
-  { entryPoints: ["src/cli/main.ts"], outfile: "dist/node/cli.js", platform: "node", target: "node20", external: ["ws"] },
+  // The CLI, split so a command loads only its own dependencies (`produce` neither the proxy's ws nor node:tls).
+  // The producer it imports is an entry of its own (cli-producer.js), so that its import.meta.url finds
+  // compression-worker.js beside it.
+  { entryPoints: { cli: "src/cli/main.ts", "cli-producer": "src/index.ts" }, outdir: "dist/node", chunkNames: "chunks/[name]-[hash]", splitting: true,
+    platform: "node", target: "node20", external: ["ws"] },
   { entryPoints: ["src/proxy/proxy.ts"], outfile: "dist/node/proxy.js", platform: "node", target: "node20", external: ["ws"] },
   // kafkasm/otel: one neutral file for every runtime; @opentelemetry/api is the application's (peer dependency).
   { entryPoints: ["src/otel.ts"], outfile: "dist/otel/index.js", platform: "neutral", target: "es2022", external: ["@opentelemetry/api"] },
