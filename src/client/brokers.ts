@@ -13,7 +13,7 @@ import { backoff } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
 import { Connection, formatAddress } from "./connection.ts";
 import type { SaslConfig } from "./sasl/index.ts";
-import { negotiateVersions, versionFor } from "./versions.ts";
+import { FIRST_API_VERSIONS_VERSION, negotiateVersions, versionFor } from "./versions.ts";
 
 /** Kafka's reconnect.backoff.ms and reconnect.backoff.max.ms defaults. */
 const RECONNECT_BACKOFF_MS = 50;
@@ -65,6 +65,7 @@ export class Brokers {
   #bootstrap: Node[];
   #bootstrapNext = 0;
   #closed = false;
+  #apiVersionsVersion = FIRST_API_VERSIONS_VERSION;
   #authenticate: ((conn: Connection) => Promise<void | (() => void)>) | undefined;
   /** What to call when a connection closes (stops its re-authentication timer). */
   #onClosed = new Map<Connection, () => void>();
@@ -167,7 +168,8 @@ export class Brokers {
     const opening = (async () => {
       try {
         await conn.connect();
-        await negotiateVersions(conn);
+        // A cluster's brokers usually run one Kafka version: start where the last connection settled.
+        this.#apiVersionsVersion = await negotiateVersions(conn, this.#apiVersionsVersion);
         const onClosed = await authenticate?.(conn);
         if (onClosed) conn.isClosed ? onClosed() : this.#onClosed.set(conn, onClosed);
         n.failures = 0;

@@ -1,8 +1,8 @@
 /**
- * ApiVersions negotiation: right after connecting, ask at our highest ApiVersions version (or at the
- * version the broker says it supports: a broker that does not know ours answers UNSUPPORTED_VERSION
- * with its own range, and some answer a body that fits no version, so we fall back to v0); then each
- * API is used at the highest version both sides support.
+ * ApiVersions negotiation: right after connecting, ask at FIRST_API_VERSIONS_VERSION, or at the version
+ * the cluster's last connection settled on (or at the version the broker says it supports: a broker
+ * that does not know ours answers UNSUPPORTED_VERSION with its own range, and some answer a body that
+ * fits no version, so we fall back to v0); then each API is used at the highest version both sides support.
  */
 import { ClientError, kafkaErrorFor } from "../errors.ts";
 import * as ErrorCode from "../error-codes.ts";
@@ -11,9 +11,15 @@ import type { Api } from "../protocol/api.ts";
 import { negotiateVersion } from "../protocol/frame.ts";
 import type { Connection } from "./connection.ts";
 
-/** Negotiates versions and stores them on `conn.versions`. */
-export async function negotiateVersions(conn: Connection): Promise<void> {
-  let version = ApiVersions.maxVersion;
+/**
+ * v3, not our highest (v4): v4 changes only how features are listed (KAFKA-17011), which we do not read,
+ * and brokers before Kafka 3.9 answer v4 with UNSUPPORTED_VERSION, which cost every connection a round trip.
+ */
+export const FIRST_API_VERSIONS_VERSION = 3;
+
+/** Negotiates versions, stores them on `conn.versions` and returns the ApiVersions version the broker answered. */
+export async function negotiateVersions(conn: Connection, first = FIRST_API_VERSIONS_VERSION): Promise<number> {
+  let version = first;
   for (let attempt = 0; attempt < 3; attempt++) {
     let res;
     try {
@@ -35,7 +41,7 @@ export async function negotiateVersions(conn: Connection): Promise<void> {
     }
     if (res.errorCode !== ErrorCode.NONE) throw kafkaErrorFor(res.errorCode, `ApiVersions to ${conn.address.host}:${conn.address.port}`);
     conn.versions = apiVersionsMap(res);
-    return;
+    return version;
   }
   throw new ClientError("UNSUPPORTED_VERSION", `Cannot negotiate ApiVersions with ${conn.address.host}:${conn.address.port}`);
 }

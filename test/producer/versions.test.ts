@@ -14,11 +14,25 @@ test("negotiates every API to the highest common version: a librdkafka-mock-like
   await producer.send({ topic: "t", value: "x" });
   await producer.close();
   const versions = (k: number) => [...new Set(cluster.requestsOf(k).map((r) => r.apiVersion))];
-  assert.equal(versions(ApiKey.ApiVersions), [4, 2], "too-new ApiVersions, then the broker's own maximum");
+  assert.equal(versions(ApiKey.ApiVersions), [3, 2], "too-new ApiVersions, then the broker's own maximum");
   assert.equal(versions(ApiKey.Metadata), [2]);
   assert.equal(versions(ApiKey.Produce), [7]);
   assert.equal(versions(ApiKey.InitProducerId), [4]);
   assert.equal(cluster.values("t", 0), ["x"]);
+});
+
+test("ApiVersions: v3 first, which every broker since Kafka 2.4 answers at once; a later connection starts where the last one settled", async () => {
+  for (const [max, expected] of [[3, [3, 3, 3]], [4, [3, 3, 3]], [2, [3, 2, 2, 2]]] as const) {
+    const cluster = new FakeCluster({
+      brokers: 3, topics: [{ name: "t", partitions: 3 }],
+      apiVersions: { [ApiKey.ApiVersions]: { minVersion: 0, maxVersion: max } },
+    });
+    const producer = new Producer({ brokers: cluster.bootstrap, transport: cluster.transport, lingerMs: 0 });
+    // One record per partition: a connection to each of the 3 leaders (the bootstrap connection is one of them).
+    await Promise.all([0, 1, 2].map((partition) => producer.send({ topic: "t", partition, value: "x" })));
+    await producer.close();
+    assert.equal(cluster.requestsOf(ApiKey.ApiVersions).map((r) => r.apiVersion), expected, `brokers answering ApiVersions ≤ v${max}`);
+  }
 });
 
 test("a Kafka 4.x-like broker (old versions removed, flexible versions only) is spoken to at the flexible versions", async () => {
